@@ -1,0 +1,233 @@
+"""Operations on dossiers: submit, complete a step, withdraw, fire due timers.
+
+Each operation locks the dossier (SELECT … FOR UPDATE, plus the optimistic `lock_version` check), loads its
+workflow, runs it, and brings our tables in line, all inside the caller's transaction. Services flush; the
+request or the Celery task commits, or rolls back on error, so a failure leaves the last saved state as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from forms.builder import validate_data
+from portal.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
+from portal.core.time import utcnow
+from portal.dossiers.codes import new_tracking_secret, next_dossier_code
+from portal.dossiers.runtime import APPLICANT_ROLE, DossierRun
+from portal.extensions import db
+from portal.models import Channel, Dossier, ProcedureVersion, Status, Task, TaskState, User
+from portal.procedures.services import compiled
+from workflows.bpmn_model import StepSpec
+from workflows.engine import EngineError, Instance
+
+# Statuses from which the citizen may still withdraw.
+WITHDRAWABLE = frozenset({Status.NEW, Status.RECEIVED, Status.IN_PROCESS, Status.SUPPLEMENT, Status.FINANCIAL})
+
+
+def lock_dossier(dossier_id: int) -> Dossier:
+    """Load the dossier with a row lock held until the transaction ends."""
+    stmt = (
+        select(Dossier)
+        .where(Dossier.id == dossier_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    dossier = db.session.scalar(stmt)
+    if dossier is None:
+        raise NotFound(_("No such dossier."))
+    return dossier
+
+
+def submit_step(version: ProcedureVersion) -> StepSpec:
+    model = compiled(version).model
+    for step in model.steps.values():
+        if step.kind == "submit":
+            return step
+    raise ServiceError(_("This procedure has no application form."))
+
+
+def _validated(step: StepSpec, data: Mapping[str, Any]) -> dict[str, Any]:
+    clean, errors = validate_data(step.form, data)
+    if errors:
+        raise InvalidInput(_("Please correct the highlighted fields."), errors)
+    return clean
+
+
+def submit_dossier(
+    version: ProcedureVersion,
+    applicant: User,
+    data: Mapping[str, Any],
+    *,
+    channel: int = Channel.ONLINE,
+    now: datetime | None = None,
+) -> Dossier:
+    """File a new dossier: validate the application form, start the process and complete its first step."""
+    if version.status != "published":
+        raise NotAllowed(_("This version of the procedure is not open for applications."))
+    now = now or utcnow()
+    step = submit_step(version)
+    clean = _validated(step, data)
+    procedure = version.procedure
+    dossier = Dossier(
+        code=next_dossier_code(procedure.agency, now),
+        tracking_secret=new_tracking_secret(),
+        procedure_version_id=version.id,
+        agency_id=procedure.agency_id,
+        applicant_id=applicant.id,
+        status=Status.NEW,
+        channel=channel,
+        form_data=clean,
+        created_at=now,
+        submitted_at=now,
+        fee=procedure.fee,
+    )
+    db.session.add(dossier)
+    db.session.flush()
+    run = DossierRun(dossier, compiled(version), now, applicant)
+    instance = run.new_instance()
+    _run_engine(instance.run)
+    first = next((s for s in instance.ready_steps() if s.bpmn_id == step.id), None)
+    if first is None:
+        raise ServiceError(_("The process did not start at its application form."))
+    task = run.open_task(first)
+    _complete(run, task, clean, applicant)
+    run.event("submitted", note=None, data={"code": dossier.code, "channel": channel})
+    db.session.flush()
+    return dossier
+
+
+def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: datetime | None = None) -> Dossier:
+    """An officer (or the citizen, for their own steps) completes a waiting step with its form data."""
+    now = now or utcnow()
+    task = db.session.get(Task, task_id)
+    if task is None:
+        raise NotFound(_("No such task."))
+    dossier = lock_dossier(task.dossier_id)
+    db.session.refresh(task)  # re-read after the lock: another officer may have just finished it
+    if task.state != TaskState.READY:
+        raise _already_handled(task)
+    check_can_act(task, actor)
+    run = DossierRun(dossier, compiled(dossier.version), now, actor)
+    step = run.step_spec(task.bpmn_id)
+    clean = _validated(step, data)
+    run.load_instance()
+    _complete(run, task, clean, actor)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # SQLite has no row locks: the optimistic version check caught a concurrent completion.
+        db.session.rollback()
+        raise _already_handled(db.session.get(Task, task_id)) from None
+    return dossier
+
+
+def _complete(run: DossierRun, task: Task, clean: dict[str, Any], actor: User) -> None:
+    """Run the step in the engine, then record it and everything it set off."""
+    assert run.instance is not None
+    _run_engine(lambda: run.instance.complete(task.spiff_task_id, clean))
+    step = run.step_spec(task.bpmn_id)
+    task.state = TaskState.COMPLETED
+    task.completed_at = run.now
+    task.completed_by_id = actor.id
+    task.outcome = clean.get("decision")
+    task.comment = clean.get("comment") or clean.get("reason")
+    if task.due_at is not None:
+        task.timeliness = run.calendar.classify(run.now, task.due_at).value
+    run.event(
+        "step_completed",
+        step=step,
+        note=task.comment,
+        data={"outcome": task.outcome, "timeliness": task.timeliness},
+    )
+    if step.kind == "reception" and clean.get("decision", "accept") == "accept":
+        run.receive()
+    elif step.kind == "apology":
+        run.apologise(clean["new_appointment"], clean.get("reason"))
+    _sync(run)
+
+
+def _sync(run: DossierRun) -> None:
+    try:
+        run.sync()
+    except EngineError as exc:
+        raise ServiceError(_("The procedure could not continue: %(reason)s", reason=str(exc))) from exc
+
+
+def _run_engine(action: Any) -> None:
+    try:
+        action()
+    except EngineError as exc:
+        raise ServiceError(_("The procedure could not continue: %(reason)s", reason=str(exc))) from exc
+
+
+def _already_handled(task: Task | None) -> Conflict:
+    who = task.completed_by.full_name if task is not None and task.completed_by else None
+    if task is not None and task.state == TaskState.CANCELLED:
+        return Conflict(_("This step is no longer waiting: the dossier moved on."))
+    if who:
+        return Conflict(_("This step was already handled by %(name)s.", name=who))
+    return Conflict(_("This step was already handled by someone else."))
+
+
+def check_can_act(task: Task, actor: User) -> None:
+    """The applicant does their own steps; officers do the steps of their groups."""
+    if task.role == APPLICANT_ROLE:
+        if task.assignee_id != actor.id:
+            raise NotAllowed(_("Only the applicant can do this step."))
+        return
+    if task.group_id not in actor.group_ids():
+        raise NotAllowed(_("This step belongs to a group you are not a member of."))
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        raise NotAllowed(_("This step is claimed by another officer."))
+
+
+def withdraw_dossier(dossier_id: int, actor: User, reason: str, *, now: datetime | None = None) -> Dossier:
+    """The citizen withdraws: the process is cancelled and every waiting step closed."""
+    now = now or utcnow()
+    dossier = lock_dossier(dossier_id)
+    if dossier.applicant_id != actor.id:
+        raise NotAllowed(_("Only the applicant can withdraw this dossier."))
+    if dossier.status not in WITHDRAWABLE:
+        raise ServiceError(_("This dossier can no longer be withdrawn."))
+    if not reason or not reason.strip():
+        raise InvalidInput(_("Please give a reason."), {"reason": [_("This field is required.")]})
+    run = DossierRun(dossier, compiled(dossier.version), now, actor)
+    run.load_instance()
+    _run_engine(run.instance.cancel)  # type: ignore[union-attr]
+    run.set_status(Status.WITHDRAWN, note=reason.strip())
+    run.close(now)
+    _sync(run)
+    db.session.flush()
+    return dossier
+
+
+def due_timer_dossier_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Dossiers with a timer due; an index range scan on next_timer_at, never a scan of all dossiers."""
+    now = now or utcnow()
+    stmt = (
+        select(Dossier.id)
+        .where(Dossier.next_timer_at.is_not(None), Dossier.next_timer_at <= now)
+        .order_by(Dossier.next_timer_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def fire_timers(dossier_id: int, *, now: datetime | None = None) -> bool:
+    """Fire the dossier's due timers under its lock. False when nothing was due any more."""
+    now = now or utcnow()
+    dossier = lock_dossier(dossier_id)
+    if dossier.is_ended or dossier.next_timer_at is None or dossier.next_timer_at > utcnow():
+        return False
+    run = DossierRun(dossier, compiled(dossier.version), now, None)
+    instance: Instance = run.load_instance()
+    _run_engine(instance.refresh_timers)
+    _sync(run)
+    db.session.flush()
+    return True

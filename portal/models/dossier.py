@@ -1,0 +1,144 @@
+"""Dossiers (hồ sơ), their attachments, timeline and the per-day code counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.core.time import utcnow
+from portal.extensions import db
+
+from .types import JSONType, UTCDateTime
+
+if TYPE_CHECKING:
+    from .agency import Agency
+    from .procedure import ProcedureVersion
+    from .user import User
+
+
+class Status:
+    """Dossier status codes of the national public service portal."""
+
+    NEW = 1
+    RECEIVED = 2
+    NOT_ACCEPTED = 3
+    IN_PROCESS = 4
+    SUPPLEMENT = 5
+    FINANCIAL = 6
+    WITHDRAWN = 7
+    STOPPED = 8
+    FINISHED = 9
+    RETURNED = 10
+
+    ENDED = frozenset({NOT_ACCEPTED, WITHDRAWN, STOPPED, FINISHED, RETURNED})
+    # While the dossier waits for the citizen, the deadline clock stands still.
+    CLOCK_PAUSED = frozenset({SUPPLEMENT})
+    ALL = tuple(range(1, 11))
+
+
+class Channel:
+    IN_PERSON = 1
+    ONLINE = 2
+    POST = 3
+
+
+class Dossier(db.Model):
+    __tablename__ = "dossiers"
+    __table_args__ = (
+        Index("ix_dossiers_applicant_created", "applicant_id", "created_at"),
+        Index("ix_dossiers_agency_status", "agency_id", "status"),
+    )
+    # Optimistic lock: every UPDATE checks and bumps lock_version, so a stale writer fails instead of
+    # overwriting (SQLite has no SELECT … FOR UPDATE; PostgreSQL gets both).
+    __mapper_args__ = {"version_id_col": "lock_version"}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    tracking_secret: Mapped[str] = mapped_column(String(16))
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_versions.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[int] = mapped_column(SmallInteger, default=Status.NEW)
+    channel: Mapped[int] = mapped_column(SmallInteger, default=Channel.ONLINE)
+    form_data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    workflow_state: Mapped[str] = mapped_column(Text, default="")
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA clock: when it was paused (status 5) and the working hours waited so far.
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_hours: Mapped[float] = mapped_column(Float, default=0.0)
+    timeliness: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, when ended
+    fee: Mapped[int | None] = mapped_column(BigInteger)
+
+    version: Mapped[ProcedureVersion] = relationship()
+    agency: Mapped[Agency] = relationship()
+    applicant: Mapped[User] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="dossier")
+    events: Mapped[list[DossierEvent]] = relationship(back_populates="dossier", order_by="DossierEvent.id")
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in Status.ENDED
+
+    def __repr__(self) -> str:
+        return f"<Dossier {self.code} status={self.status}>"
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    field: Mapped[str | None] = mapped_column(String(100))  # form field or required-document key
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(255), unique=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    dossier: Mapped[Dossier | None] = relationship(back_populates="attachments")
+
+
+class DossierEvent(db.Model):
+    """One line of a dossier's timeline: who did what, when, at which step, and how the status moved."""
+
+    __tablename__ = "dossier_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    step: Mapped[str | None] = mapped_column(String(100))
+    step_name: Mapped[str | None] = mapped_column(String(255))
+    from_status: Mapped[int | None] = mapped_column(SmallInteger)
+    to_status: Mapped[int | None] = mapped_column(SmallInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict | None] = mapped_column(JSONType)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class DossierCodeCounter(db.Model):
+    """The last sequence number handed out for one code prefix on one day.
+
+    Incremented with a single UPDATE … RETURNING, so concurrent submissions never share a number.
+    """
+
+    __tablename__ = "dossier_code_counters"
+
+    prefix: Mapped[str] = mapped_column(String(60), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,194 @@
+"""Deploy, publish and retire procedure versions.
+
+Deploying validates the BPMN (and its DMN tables) with the same checks as `procedure validate`, then stores a
+new draft version; nothing is written when a problem is found. A published version never changes: new dossiers
+take the latest published version, running dossiers keep the one they started with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from portal.core import audit
+from portal.core.errors import NotFound, ServiceError
+from portal.core.time import utcnow
+from portal.extensions import db
+from portal.models import Agency, Group, Procedure, ProcedureVersion, User
+from workflows.bpmn_model import ProcedureModel, read_model
+from workflows.engine import CompiledProcess, compile_process
+from workflows.validation import Problem, validate_bpmn, validate_dmn
+
+APPLICANT_ROLE = "applicant"
+
+
+@dataclass
+class DeployResult:
+    problems: list[Problem] = field(default_factory=list)
+    version: ProcedureVersion | None = None
+    unchanged: bool = False  # the same files were already deployed; no new version was made
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def checksum_of(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256(bpmn_xml)
+    for name, xml in sorted(dmn_files):
+        digest.update(b"\0" + name.encode() + b"\0" + xml)
+    return digest.hexdigest()
+
+
+def agency_roles(agency: Agency) -> set[str]:
+    roles = db.session.scalars(select(Group.role).where(Group.agency_id == agency.id, Group.active)).all()
+    return {*roles, APPLICANT_ROLE}
+
+
+def _resolve_agency(model: ProcedureModel, agency_code: str | None, path: str) -> Agency | Problem:
+    code = agency_code or model.properties.get("agency")
+    if not code:
+        return Problem(path, 1, model.process_id, _("no handling agency: set the process property 'agency'"))
+    agency = db.session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        return Problem(path, 1, model.process_id, _("unknown agency unit code %(code)s", code=code))
+    return agency
+
+
+def deploy(
+    bpmn_xml: bytes,
+    path: str,
+    dmn_files: Sequence[tuple[str, bytes]] = (),
+    *,
+    agency_code: str | None = None,
+    publish: bool = False,
+    actor: User | None = None,
+) -> DeployResult:
+    """Validate and store a new version. Flushes; the caller commits."""
+    problems = [p for name, xml in dmn_files for p in validate_dmn(xml, name)]
+    problems += validate_bpmn(bpmn_xml, path, dmn_files)
+    if problems:
+        return DeployResult(problems)
+    model = read_model(bpmn_xml)
+    agency = _resolve_agency(model, agency_code, path)
+    if isinstance(agency, Problem):
+        return DeployResult([agency])
+    role_problems = validate_bpmn(bpmn_xml, path, dmn_files, known_roles=agency_roles(agency))
+    if role_problems:
+        return DeployResult(role_problems)
+
+    procedure = _procedure_for(model, agency)
+    checksum = checksum_of(bpmn_xml, dmn_files)
+    latest = _latest_version(procedure)
+    if latest is not None and latest.checksum == checksum:
+        if publish and latest.status == "draft":
+            publish_version(latest, actor)
+        return DeployResult(version=latest, unchanged=True)
+
+    version = ProcedureVersion(
+        procedure=procedure,
+        number=(latest.number + 1) if latest else 1,
+        process_id=model.process_id,
+        bpmn_xml=bpmn_xml.decode("utf-8"),
+        dmn_files=[{"name": name, "xml": xml.decode("utf-8")} for name, xml in dmn_files],
+        checksum=checksum,
+        model=model.to_dict(),
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(version)
+    db.session.flush()
+    audit.record("procedure.deploy", actor, version, procedure=procedure.key, number=version.number)
+    if publish:
+        publish_version(version, actor)
+    return DeployResult(version=version)
+
+
+def _procedure_for(model: ProcedureModel, agency: Agency) -> Procedure:
+    procedure = db.session.scalar(select(Procedure).where(Procedure.key == model.process_id))
+    if procedure is None:
+        procedure = Procedure(key=model.process_id, agency=agency)
+        db.session.add(procedure)
+        apply_catalogue_defaults(procedure, model)
+    return procedure
+
+
+def apply_catalogue_defaults(procedure: Procedure, model: ProcedureModel) -> None:
+    """Fill the catalogue entry from the BPMN's process properties (admins may edit it afterwards)."""
+    props = model.properties
+    procedure.code = props.get("code") or model.process_id
+    procedure.name = model.name or model.process_id
+    procedure.name_en = props.get("name_en")
+    procedure.field = props.get("field")
+    procedure.service_level = props.get("service_level") or "partial_online"
+    procedure.deadline = props.get("deadline") or "same-day"
+    procedure.deadline_kind = props.get("deadline_kind") or "working"
+    procedure.fee = int(props.get("fee") or 0)
+    procedure.documents = list(model.documents)
+    procedure.max_rounds = model.max_rounds
+
+
+def _latest_version(procedure: Procedure) -> ProcedureVersion | None:
+    if procedure.id is None:
+        return None
+    return db.session.scalar(
+        select(ProcedureVersion)
+        .where(ProcedureVersion.procedure_id == procedure.id)
+        .order_by(ProcedureVersion.number.desc())
+        .limit(1)
+    )
+
+
+def publish_version(version: ProcedureVersion, actor: User | None) -> ProcedureVersion:
+    if version.status == "retired":
+        raise ServiceError(_("A retired version cannot be published again; deploy it as a new version."))
+    if version.status != "published":
+        version.status = "published"
+        version.published_at = utcnow()
+        version.published_by_id = actor.id if actor else None
+        apply_catalogue_defaults(version.procedure, ProcedureModel.from_dict(version.model))
+        version.procedure.published = True
+        db.session.flush()
+        audit.record("procedure.publish", actor, version, procedure=version.procedure.key, number=version.number)
+    return version
+
+
+def retire_version(version: ProcedureVersion, actor: User | None) -> ProcedureVersion:
+    if version.status != "retired":
+        version.status = "retired"
+        version.retired_at = utcnow()
+        db.session.flush()
+        if current_version(version.procedure) is None:
+            version.procedure.published = False
+        audit.record("procedure.retire", actor, version, procedure=version.procedure.key, number=version.number)
+    return version
+
+
+def current_version(procedure: Procedure) -> ProcedureVersion | None:
+    """The version new dossiers start with: the latest published one."""
+    return db.session.scalar(
+        select(ProcedureVersion)
+        .where(ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.status == "published")
+        .order_by(ProcedureVersion.number.desc())
+        .limit(1)
+    )
+
+
+def get_procedure(key: str) -> Procedure:
+    procedure = db.session.scalar(select(Procedure).where(Procedure.key == key))
+    if procedure is None:
+        raise NotFound(_("No procedure %(key)s.", key=key))
+    return procedure
+
+
+def compiled(version: ProcedureVersion) -> CompiledProcess:
+    """The parsed spec of a version, from the per-process cache."""
+    dmn = [(f["name"], f["xml"].encode("utf-8")) for f in version.dmn_files or []]
+    return compile_process(version.bpmn_xml.encode("utf-8"), dmn, version.checksum)
+
+
+def version_count(procedure: Procedure) -> int:
+    return db.session.scalar(select(func.count()).where(ProcedureVersion.procedure_id == procedure.id)) or 0

@@ -1,0 +1,106 @@
+"""Fixtures: an application on a database built by the real migrations, cleaned after every test.
+
+The suite runs on a fresh SQLite file by default, and on PostgreSQL when TEST_DATABASE_URL is set
+(`.ci/run` does both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from config import normalize_database_url
+from portal import create_app
+from portal.extensions import db
+from portal.models import User
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return normalize_database_url(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Build the schema once per run, the way production does: with the migrations."""
+    app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        upgrade(directory=str(ROOT / "migrations"))
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": _schema,
+            "UPLOAD_DIR": str(tmp_path / "uploads"),
+            "WTF_CSRF_ENABLED": True,
+        }
+    )
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.rollback()
+            _empty_tables()
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def demo(app: Flask) -> Flask:
+    """The demo agency, groups, people and bundled procedures, as `flask seed-demo` loads them."""
+    from portal.demo import seed_demo
+
+    list(seed_demo())
+    db.session.commit()
+    return app
+
+
+def user(email: str) -> User:
+    found = db.session.scalar(db.select(User).where(User.email == email))
+    assert found is not None, email
+    return found

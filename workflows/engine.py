@@ -1,0 +1,233 @@
+"""The one wrapper around SpiffWorkflow.
+
+The portal never handles SpiffWorkflow objects: it compiles a version once (`compile_process`), then creates or
+loads an `Instance` for a dossier, runs it, reads plain data back (`ReadyStep`, timers, end events) and stores
+`Instance.dump()`. Instances are serialized with the spec *by reference*: the stored JSON holds only the task
+tree and data, and the parsed spec comes from the per-process cache keyed by the version's checksum.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from workflows.bpmn_model import ProcedureModel, prepare_xml, read_model
+from workflows.scripting import make_script_engine
+
+SPEC_CACHE_SIZE = 256
+
+
+class EngineError(Exception):
+    """A step could not run (a script failed, an expression raised, the task is not ready…)."""
+
+
+@dataclass(frozen=True)
+class CompiledProcess:
+    process_id: str
+    checksum: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    model: ProcedureModel
+
+
+@dataclass(frozen=True)
+class ReadyStep:
+    spiff_id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+
+
+class _ByReferenceConverter(BpmnWorkflowConverter):
+    """Leaves the spec out of the stored JSON; it is supplied again on restore."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict, spec: Any = None, subprocess_specs: Any = None) -> BpmnWorkflow:
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _ByReferenceConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+_serializer = _make_serializer()
+SERIALIZER_VERSION: str = _serializer.VERSION  # stored with each state so a later release can migrate it
+_cache: OrderedDict[str, CompiledProcess] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def compile_process(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], checksum: str) -> CompiledProcess:
+    """Parse a version once per process; later calls with the same checksum hit the cache."""
+    with _cache_lock:
+        hit = _cache.get(checksum)
+        if hit is not None:
+            _cache.move_to_end(checksum)
+            return hit
+    compiled = _parse(bpmn_xml, dmn_files, checksum)
+    with _cache_lock:
+        _cache[checksum] = compiled
+        while len(_cache) > SPEC_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def _parse(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], checksum: str) -> CompiledProcess:
+    model = read_model(bpmn_xml)
+    parser = CamundaParser()
+    try:
+        parser.add_bpmn_str(prepare_xml(bpmn_xml), filename=f"{model.process_id}.bpmn")
+        for name, xml in dmn_files:
+            parser.add_dmn_str(xml, filename=name)
+        spec = parser.get_spec(model.process_id)
+        subprocess_specs = parser.get_subprocess_specs(model.process_id)
+    except SpiffWorkflowException as exc:
+        raise EngineError(str(exc)) from exc
+    return CompiledProcess(model.process_id, checksum, spec, subprocess_specs, model)
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+class Instance:
+    """One dossier's running workflow."""
+
+    def __init__(self, process: CompiledProcess, workflow: BpmnWorkflow) -> None:
+        self.process = process
+        self.workflow = workflow
+
+    @classmethod
+    def new(cls, process: CompiledProcess, functions: Mapping[str, Callable[..., Any]]) -> Instance:
+        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=make_script_engine(dict(functions)))
+        return cls(process, workflow)
+
+    @classmethod
+    def load(cls, process: CompiledProcess, state: str, functions: Mapping[str, Callable[..., Any]]) -> Instance:
+        dct = json.loads(state)
+        version = dct.pop(BpmnWorkflowSerializer.VERSION_KEY, SERIALIZER_VERSION)
+        if version in MIGRATIONS:  # a state stored by an older SpiffWorkflow release
+            MIGRATIONS[version](dct)
+        workflow = _serializer.registry.restore(
+            dct, spec=process.spec, subprocess_specs=process.subprocess_specs
+        )
+        # The default script engine is unrestricted: attach ours after every load.
+        workflow.script_engine = make_script_engine(dict(functions))
+        return cls(process, workflow)
+
+    def dump(self) -> str:
+        registry = _serializer.registry
+        registry._encoder_mode = True  # noqa: SLF001  (what serialize_json does around to_dict)
+        try:
+            dct = registry.convert(self.workflow)
+        finally:
+            registry._encoder_mode = False  # noqa: SLF001
+        dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
+        return json.dumps(dct, separators=(",", ":"), cls=_serializer._encoder_cls)  # noqa: SLF001
+
+    def run(self) -> None:
+        """Run every automatic step until the process waits for a person, a timer or a message."""
+        self._guard(self.workflow.do_engine_steps)
+
+    def refresh_timers(self) -> None:
+        self._guard(self.workflow.refresh_waiting_tasks)
+        self.run()
+
+    def ready_steps(self) -> list[ReadyStep]:
+        tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return [
+            ReadyStep(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane)
+            for t in tasks
+        ]
+
+    def complete(self, spiff_id: str, data: Mapping[str, Any]) -> None:
+        task = self.workflow.get_task_from_id(UUID(spiff_id))
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise EngineError(f"step {spiff_id} is not waiting for input")
+        task.data.update(data)
+        self._guard(task.run)
+        self.run()
+
+    def cancel(self) -> None:
+        self._guard(self.workflow.cancel)
+
+    @property
+    def completed(self) -> bool:
+        return self.workflow.is_completed()
+
+    def reached_end_events(self) -> list[str]:
+        """BPMN ids of the end events the process has passed, in the order they completed."""
+        done = self.workflow.get_tasks(state=TaskState.COMPLETED)
+        ends = [t for t in done if isinstance(t.task_spec, EndEvent)]
+        ends.sort(key=lambda t: t.last_state_change)
+        return [t.task_spec.bpmn_id for t in ends]
+
+    def data(self) -> dict[str, Any]:
+        """The process data as the last completed task left it."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else dict(self.workflow.data)
+
+    def next_timer_at(self) -> datetime | None:
+        """The earliest moment a waiting timer is due, for the dossier's `next_timer_at`."""
+        moments = []
+        for event in self.workflow.waiting_events():
+            if "Timer" not in event.event_type or event.value is None:
+                continue
+            moments.append(_timer_moment(event.value))
+        moments = [m for m in moments if m is not None]
+        return min(moments) if moments else None
+
+    def _guard(self, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except SpiffWorkflowException as exc:
+            raise EngineError(_describe(exc)) from exc
+        except Exception as exc:  # a script or expression raised: report it, the caller rolls back
+            raise EngineError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _timer_moment(value: Any) -> datetime | None:
+    if isinstance(value, dict):  # cycle timers: {"cycles": n, "next": iso, ...}
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _describe(exc: SpiffWorkflowException) -> str:
+    task = getattr(exc, "task", None)
+    where = f" at {task.task_spec.bpmn_id}" if task is not None else ""
+    return f"{exc}{where}"
