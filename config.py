@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("MOTCUA_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -37,7 +38,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'motcua.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     TIMEZONE = os.environ.get("MOTCUA_TIMEZONE", "Asia/Ho_Chi_Minh")
     # Dossier code: fields unit (agency unit code), date (reception date), seq (sequence of that day).
     DOSSIER_CODE_FORMAT = os.environ.get("DOSSIER_CODE_FORMAT", "{unit}-{date:%y%m%d}-{seq:04d}")
@@ -48,7 +49,7 @@ class Config:
     LANGUAGES = ("vi", "en")
     # Celery: with no broker the tasks run eagerly in-process, so one process serves the embedded default.
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-    CELERY = {
+    CELERY: ClassVar[dict[str, Any]] = {
         "broker_url": CELERY_BROKER_URL or "memory://",
         "result_backend": os.environ.get("CELERY_RESULT_BACKEND") or None,
         "task_always_eager": not CELERY_BROKER_URL,
@@ -81,7 +82,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
-    SECRET_KEY = "testing-not-secret"
+    SECRET_KEY = "testing-not-secret"  # noqa: S105  (tests only)
     # The suite points this at a fresh SQLite file, or at PostgreSQL through TEST_DATABASE_URL.
     SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SESSION_COOKIE_SECURE = False

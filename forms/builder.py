@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, Form, IntegerField, SelectField, StringField, TextAreaField, validators
 from wtforms.fields import Field
+from wtforms.fields.choices import SelectChoice
 
 from workflows.bpmn_model import FormFieldSpec
 
@@ -34,18 +35,14 @@ def _validators(spec: FormFieldSpec) -> list[Any]:
         found.append(validators.Length(min=int(c.get("minlength", -1)), max=int(c.get("maxlength", -1))))
     if "min" in c or "max" in c:
         found.append(
-            validators.NumberRange(
-                min=int(c["min"]) if "min" in c else None, max=int(c["max"]) if "max" in c else None
-            )
+            validators.NumberRange(min=int(c["min"]) if "min" in c else None, max=int(c["max"]) if "max" in c else None)
         )
     if spec.widget == "email":
         found.append(validators.Email(message=_l("Not a valid email address.")))
     elif spec.widget == "phone":
         found.append(validators.Regexp(PHONE_PATTERN, message=_l("Not a valid phone number.")))
     elif spec.widget == "citizen_id":
-        found.append(
-            validators.Regexp(CITIZEN_ID_PATTERN, message=_l("A citizen ID number has 12 digits."))
-        )
+        found.append(validators.Regexp(CITIZEN_ID_PATTERN, message=_l("A citizen ID number has 12 digits.")))
     elif spec.widget == "file":
         found.append(validators.Regexp(FILE_IDS_PATTERN, message=_l("Not a valid attachment.")))
     return found
@@ -64,7 +61,7 @@ def make_field(spec: FormFieldSpec) -> Field:
     if spec.type == "date":
         return DateField(**kwargs)
     if spec.type == "enum":
-        return SelectField(choices=list(spec.options), **kwargs)
+        return SelectField(choices=[SelectChoice(value, label) for value, label in spec.options], **kwargs)
     if spec.widget == "textarea":
         return TextAreaField(**kwargs)
     return StringField(**kwargs)

@@ -33,9 +33,11 @@ def create_app(config: type[Config] | str | dict[str, Any] | None = None) -> Fla
 
 
 def select_locale() -> str:
-    from flask import current_app, session
+    from flask import current_app, has_request_context, session
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, Celery tasks: the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
@@ -43,7 +45,7 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import models  # noqa: F401  (registers the tables for Flask-Migrate)
+    from portal import models
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)

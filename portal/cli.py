@@ -81,7 +81,8 @@ def deploy_command(path: str, publish: bool, agency_code: str | None, dmn: tuple
         sys.exit(1)
     db.session.commit()
     v = result.version
-    assert v is not None
+    if v is None:  # ok results always carry a version
+        raise click.ClickException("deploy returned no version")
     state = "unchanged, " if result.unchanged else ""
     click.echo(f"{v.procedure.key} version {v.number} ({state}{v.status})")
 

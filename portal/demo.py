@@ -61,7 +61,9 @@ def _user(email: str, full_name: str, password: str, **fields: object) -> User:
 
 
 def seed_agencies() -> Agency:
-    province, _ = _get_or_create(Agency, {"name": "UBND tỉnh Demo", "name_en": "Demo Province", "level": "province"}, code=PROVINCE_CODE)
+    province, _ = _get_or_create(
+        Agency, {"name": "UBND tỉnh Demo", "name_en": "Demo Province", "level": "province"}, code=PROVINCE_CODE
+    )
     commune, _ = _get_or_create(
         Agency,
         {"name": "UBND phường Trung Tâm", "name_en": "Trung Tam Ward", "level": "commune", "parent_id": province.id},
@@ -69,7 +71,9 @@ def seed_agencies() -> Agency:
     )
     departments = {}
     for code, name, name_en in DEPARTMENTS:
-        departments[code], _ = _get_or_create(Department, {"name": name, "name_en": name_en}, agency_id=commune.id, code=code)
+        departments[code], _ = _get_or_create(
+            Department, {"name": name, "name_en": name_en}, agency_id=commune.id, code=code
+        )
     for role, dept, name, name_en, leadership in GROUPS:
         _get_or_create(
             Group,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +23,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
@@ -31,6 +34,35 @@ from workflows.bpmn_model import ProcedureModel, prepare_xml, read_model
 from workflows.scripting import make_script_engine
 
 SPEC_CACHE_SIZE = 256
+# Class names SpiffWorkflow reports for waiting timer events.
+TIMER_EVENT_TYPES = frozenset({"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"})
+
+
+# SpiffWorkflow asks `datetime.now()` whether a timer is due. The engine runs on the portal's clock instead, so
+# the moment a step is recorded and the moment its timers are judged are the same one (and tests and replays
+# can run at a chosen time). A context variable keeps this per thread and per task.
+_engine_now: ContextVar[datetime | None] = ContextVar("motcua_engine_now", default=None)
+
+
+class _EngineDatetime(datetime):
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]  # noqa: ANN001
+        fixed = _engine_now.get()
+        if fixed is None:
+            return datetime.now(tz)
+        return fixed.astimezone(tz) if tz is not None else fixed.astimezone(UTC).replace(tzinfo=None)
+
+
+_timer_module.datetime = _EngineDatetime  # type: ignore[misc]
+
+
+@contextmanager
+def engine_clock(now: datetime | None) -> Iterator[None]:
+    token = _engine_now.set(now)
+    try:
+        yield
+    finally:
+        _engine_now.reset(token)
 
 
 class EngineError(Exception):
@@ -122,44 +154,53 @@ def clear_cache() -> None:
 class Instance:
     """One dossier's running workflow."""
 
-    def __init__(self, process: CompiledProcess, workflow: BpmnWorkflow) -> None:
+    def __init__(self, process: CompiledProcess, workflow: BpmnWorkflow, now: datetime | None = None) -> None:
         self.process = process
         self.workflow = workflow
+        self.now = now  # the moment this run happens at; None is the real clock
 
     @classmethod
-    def new(cls, process: CompiledProcess, functions: Mapping[str, Callable[..., Any]]) -> Instance:
-        workflow = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=make_script_engine(dict(functions)))
-        return cls(process, workflow)
+    def new(
+        cls, process: CompiledProcess, functions: Mapping[str, Callable[..., Any]], now: datetime | None = None
+    ) -> Instance:
+        workflow = BpmnWorkflow(
+            process.spec, process.subprocess_specs, script_engine=make_script_engine(dict(functions))
+        )
+        return cls(process, workflow, now)
 
     @classmethod
-    def load(cls, process: CompiledProcess, state: str, functions: Mapping[str, Callable[..., Any]]) -> Instance:
+    def load(
+        cls,
+        process: CompiledProcess,
+        state: str,
+        functions: Mapping[str, Callable[..., Any]],
+        now: datetime | None = None,
+    ) -> Instance:
         dct = json.loads(state)
         version = dct.pop(BpmnWorkflowSerializer.VERSION_KEY, SERIALIZER_VERSION)
         if version in MIGRATIONS:  # a state stored by an older SpiffWorkflow release
             MIGRATIONS[version](dct)
-        workflow = _serializer.registry.restore(
-            dct, spec=process.spec, subprocess_specs=process.subprocess_specs
-        )
+        workflow = _serializer.registry.restore(dct, spec=process.spec, subprocess_specs=process.subprocess_specs)
         # The default script engine is unrestricted: attach ours after every load.
         workflow.script_engine = make_script_engine(dict(functions))
-        return cls(process, workflow)
+        return cls(process, workflow, now)
 
     def dump(self) -> str:
         registry = _serializer.registry
-        registry._encoder_mode = True  # noqa: SLF001  (what serialize_json does around to_dict)
+        registry._encoder_mode = True
         try:
             dct = registry.convert(self.workflow)
         finally:
-            registry._encoder_mode = False  # noqa: SLF001
+            registry._encoder_mode = False
         dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
-        return json.dumps(dct, separators=(",", ":"), cls=_serializer._encoder_cls)  # noqa: SLF001
+        return json.dumps(dct, separators=(",", ":"), cls=_serializer._encoder_cls)
 
     def run(self) -> None:
         """Run every automatic step until the process waits for a person, a timer or a message."""
         self._guard(self.workflow.do_engine_steps)
 
     def refresh_timers(self) -> None:
-        self._guard(self.workflow.refresh_waiting_tasks)
+        self._guard(self.workflow.refresh_timers)
         self.run()
 
     def ready_steps(self) -> list[ReadyStep]:
@@ -200,7 +241,7 @@ class Instance:
         """The earliest moment a waiting timer is due, for the dossier's `next_timer_at`."""
         moments = []
         for event in self.workflow.waiting_events():
-            if "Timer" not in event.event_type or event.value is None:
+            if event.event_type not in TIMER_EVENT_TYPES or event.value is None:
                 continue
             moments.append(_timer_moment(event.value))
         moments = [m for m in moments if m is not None]
@@ -208,7 +249,8 @@ class Instance:
 
     def _guard(self, action: Callable[[], Any]) -> None:
         try:
-            action()
+            with engine_clock(self.now):
+                action()
         except SpiffWorkflowException as exc:
             raise EngineError(_describe(exc)) from exc
         except Exception as exc:  # a script or expression raised: report it, the caller rolls back

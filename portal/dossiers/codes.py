@@ -19,7 +19,7 @@ from portal.extensions import db
 from portal.models import Agency, DossierCodeCounter
 
 # No 0/O, 1/I: the secret is read off paper and typed by hand.
-SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+SECRET_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105  (an alphabet, not a secret)
 
 
 def next_dossier_code(agency: Agency, now: datetime) -> str:
@@ -31,9 +31,7 @@ def next_dossier_code(agency: Agency, now: datetime) -> str:
 def _next_sequence(prefix: str, day) -> int:  # noqa: ANN001
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(DossierCodeCounter).values(prefix=prefix, day=day, value=0).on_conflict_do_nothing()
-    )
+    db.session.execute(insert(DossierCodeCounter).values(prefix=prefix, day=day, value=0).on_conflict_do_nothing())
     stmt = (
         update(DossierCodeCounter)
         .where(DossierCodeCounter.prefix == prefix, DossierCodeCounter.day == day)

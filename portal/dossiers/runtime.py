@@ -35,7 +35,13 @@ class DossierRun:
         self.calendar: WorkingCalendar = calendar_for(dossier.agency)
         self.now = now
         self.actor = actor
-        self.instance: Instance | None = None
+        self._instance: Instance | None = None
+
+    @property
+    def instance(self) -> Instance:
+        if self._instance is None:
+            raise RuntimeError("the dossier's workflow was not loaded")  # a programming error, not user input
+        return self._instance
 
     # -- the engine ----------------------------------------------------------------------------------
 
@@ -44,11 +50,11 @@ class DossierRun:
         return {"before_due": self.before_due, "after_start": self.after_start}
 
     def new_instance(self) -> Instance:
-        self.instance = Instance.new(self.process, self.script_functions())
+        self._instance = Instance.new(self.process, self.script_functions(), self.now)
         return self.instance
 
     def load_instance(self) -> Instance:
-        self.instance = Instance.load(self.process, self.dossier.workflow_state, self.script_functions())
+        self._instance = Instance.load(self.process, self.dossier.workflow_state, self.script_functions(), self.now)
         return self.instance
 
     def before_due(self, span: str) -> str:
@@ -74,7 +80,6 @@ class DossierRun:
     # -- keeping our tables in line ------------------------------------------------------------------
 
     def sync(self) -> None:
-        assert self.instance is not None
         open_tasks = {t.spiff_task_id: t for t in self._open_tasks()}
         ready = self.instance.ready_steps()
         ready_ids = {step.spiff_id for step in ready}
@@ -85,6 +90,9 @@ class DossierRun:
         for step in ready:
             if step.spiff_id not in open_tasks:
                 self.open_task(step)
+        fee = self.instance.data().get("fee")
+        if isinstance(fee, int) and not isinstance(fee, bool):  # a DMN table may compute the fee
+            self.dossier.fee = fee
         if self.instance.completed and not self.dossier.is_ended:
             self.finish()
         self.dossier.next_timer_at = None if self.dossier.is_ended else self.instance.next_timer_at()
@@ -92,9 +100,7 @@ class DossierRun:
 
     def _open_tasks(self) -> list[Task]:
         return list(
-            db.session.scalars(
-                select(Task).where(Task.dossier_id == self.dossier.id, Task.state == TaskState.READY)
-            )
+            db.session.scalars(select(Task).where(Task.dossier_id == self.dossier.id, Task.state == TaskState.READY))
         )
 
     def step_spec(self, bpmn_id: str, lane: str | None = None) -> StepSpec:
@@ -108,7 +114,11 @@ class DossierRun:
         rounds = self._rounds(step.bpmn_id) + 1
         if rounds > self.procedure.max_rounds:
             raise ServiceError(
-                _("Step %(step)s has been repeated %(n)d times, the most this procedure allows.", step=spec.name, n=self.procedure.max_rounds)
+                _(
+                    "Step %(step)s has been repeated %(n)d times, the most this procedure allows.",
+                    step=spec.name,
+                    n=self.procedure.max_rounds,
+                )
             )
         task = Task(
             dossier_id=self.dossier.id,
@@ -133,9 +143,10 @@ class DossierRun:
         return task
 
     def _rounds(self, bpmn_id: str) -> int:
-        return db.session.scalar(
-            select(func.count()).where(Task.dossier_id == self.dossier.id, Task.bpmn_id == bpmn_id)
-        ) or 0
+        return (
+            db.session.scalar(select(func.count()).where(Task.dossier_id == self.dossier.id, Task.bpmn_id == bpmn_id))
+            or 0
+        )
 
     def _group_for(self, role: str) -> Group:
         group = db.session.scalar(
@@ -143,7 +154,11 @@ class DossierRun:
         )
         if group is None:
             raise ServiceError(
-                _("The agency %(agency)s has no active group for the role %(role)s.", agency=self.dossier.agency.code, role=role)
+                _(
+                    "The agency %(agency)s has no active group for the role %(role)s.",
+                    agency=self.dossier.agency.code,
+                    role=role,
+                )
             )
         return group
 
@@ -158,7 +173,18 @@ class DossierRun:
         elif old in Status.CLOCK_PAUSED and new not in Status.CLOCK_PAUSED:
             self._resume_clock()
         self.dossier.status = new
+        if new == Status.FINISHED:
+            self._mark_finished()
         self.event("status", step=step, from_status=old, to_status=new, note=note)
+
+    def _mark_finished(self) -> None:
+        """Processing is done (the result is ready): this is the moment judged against the appointment."""
+        d = self.dossier
+        if d.finished_at is None:
+            d.finished_at = self.now
+            # A withdrawn dossier was stopped by the citizen: it is not judged early or late.
+            if d.appointment_at is not None and d.status != Status.WITHDRAWN:
+                d.timeliness = self.calendar.classify(self.now, d.appointment_at).value
 
     def _resume_clock(self) -> None:
         d = self.dossier
@@ -199,7 +225,6 @@ class DossierRun:
         )
 
     def finish(self) -> None:
-        assert self.instance is not None
         ends = self.instance.reached_end_events()
         statuses = [self.model.end_statuses[e] for e in ends if e in self.model.end_statuses]
         self.set_status(statuses[-1] if statuses else Status.FINISHED)
@@ -209,12 +234,11 @@ class DossierRun:
         d = self.dossier
         if d.sla_paused_at is not None:
             self._resume_clock()
-        d.finished_at = d.finished_at or at
+        self._mark_finished()
+        d.closed_at = at
         if d.status == Status.RETURNED:
             d.returned_at = at
-        if d.appointment_at is not None:
-            d.timeliness = self.calendar.classify(at, d.appointment_at).value
-        self.event("finished", to_status=d.status, data={"timeliness": d.timeliness})
+        self.event("closed", to_status=d.status, data={"timeliness": d.timeliness})
 
     # -- the timeline --------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from forms.builder import validate_data
+from portal.attachments.services import claim, parse_ids
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
 from portal.core.time import utcnow
 from portal.dossiers.codes import new_tracking_secret, next_dossier_code
@@ -32,12 +33,7 @@ WITHDRAWABLE = frozenset({Status.NEW, Status.RECEIVED, Status.IN_PROCESS, Status
 
 def lock_dossier(dossier_id: int) -> Dossier:
     """Load the dossier with a row lock held until the transaction ends."""
-    stmt = (
-        select(Dossier)
-        .where(Dossier.id == dossier_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    stmt = select(Dossier).where(Dossier.id == dossier_id).with_for_update().execution_options(populate_existing=True)
     dossier = db.session.scalar(stmt)
     if dossier is None:
         raise NotFound(_("No such dossier."))
@@ -52,11 +48,26 @@ def submit_step(version: ProcedureVersion) -> StepSpec:
     raise ServiceError(_("This procedure has no application form."))
 
 
+# A decision that turns the citizen away or asks more of them must say why (DOMAIN: no refusal without reasons).
+REASON_REQUIRED = frozenset({"supplement", "refuse", "reject"})
+
+
 def _validated(step: StepSpec, data: Mapping[str, Any]) -> dict[str, Any]:
     clean, errors = validate_data(step.form, data)
+    if not errors and clean.get("decision") in REASON_REQUIRED and "reason" in clean and not clean["reason"]:
+        errors = {"reason": [_("Please give the reason for this decision.")]}
     if errors:
         raise InvalidInput(_("Please correct the highlighted fields."), errors)
     return clean
+
+
+def _claim_files(step: StepSpec, clean: dict[str, Any], actor: User, dossier: Dossier) -> None:
+    """File fields name uploaded attachments; they join the dossier with the step."""
+    for field in step.form:
+        if field.widget == "file":
+            ids = parse_ids(clean.get(field.id))
+            claim(ids, actor, dossier, field.id)
+            clean[field.id] = ids
 
 
 def submit_dossier(
@@ -89,6 +100,8 @@ def submit_dossier(
     )
     db.session.add(dossier)
     db.session.flush()
+    _claim_files(step, clean, applicant, dossier)
+    dossier.form_data = clean
     run = DossierRun(dossier, compiled(version), now, applicant)
     instance = run.new_instance()
     _run_engine(instance.run)
@@ -116,6 +129,7 @@ def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: da
     run = DossierRun(dossier, compiled(dossier.version), now, actor)
     step = run.step_spec(task.bpmn_id)
     clean = _validated(step, data)
+    _claim_files(step, clean, actor, dossier)
     run.load_instance()
     _complete(run, task, clean, actor)
     try:
@@ -129,7 +143,6 @@ def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: da
 
 def _complete(run: DossierRun, task: Task, clean: dict[str, Any], actor: User) -> None:
     """Run the step in the engine, then record it and everything it set off."""
-    assert run.instance is not None
     _run_engine(lambda: run.instance.complete(task.spiff_task_id, clean))
     step = run.step_spec(task.bpmn_id)
     task.state = TaskState.COMPLETED
@@ -199,7 +212,7 @@ def withdraw_dossier(dossier_id: int, actor: User, reason: str, *, now: datetime
         raise InvalidInput(_("Please give a reason."), {"reason": [_("This field is required.")]})
     run = DossierRun(dossier, compiled(dossier.version), now, actor)
     run.load_instance()
-    _run_engine(run.instance.cancel)  # type: ignore[union-attr]
+    _run_engine(run.instance.cancel)
     run.set_status(Status.WITHDRAWN, note=reason.strip())
     run.close(now)
     _sync(run)
@@ -223,7 +236,7 @@ def fire_timers(dossier_id: int, *, now: datetime | None = None) -> bool:
     """Fire the dossier's due timers under its lock. False when nothing was due any more."""
     now = now or utcnow()
     dossier = lock_dossier(dossier_id)
-    if dossier.is_ended or dossier.next_timer_at is None or dossier.next_timer_at > utcnow():
+    if dossier.is_ended or dossier.next_timer_at is None or dossier.next_timer_at > now:
         return False
     run = DossierRun(dossier, compiled(dossier.version), now, None)
     instance: Instance = run.load_instance()

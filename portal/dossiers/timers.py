@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from portal.core.errors import ServiceError
 from portal.dossiers.services import due_timer_dossier_ids, fire_timers
@@ -11,12 +12,12 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 
 
-def run_due_timers(limit: int = 500) -> tuple[int, int]:
+def run_due_timers(limit: int = 500, now: datetime | None = None) -> tuple[int, int]:
     """Fire due timers, committing per dossier so one failure never holds back the others."""
     fired = failed = 0
-    for dossier_id in due_timer_dossier_ids(limit=limit):
+    for dossier_id in due_timer_dossier_ids(now, limit=limit):
         try:
-            if fire_timers(dossier_id):
+            if fire_timers(dossier_id, now=now):
                 fired += 1
             db.session.commit()
         except ServiceError as exc:

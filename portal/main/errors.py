@@ -13,13 +13,13 @@ def _wants_json() -> bool:
 
 def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # noqa: ANN202
+    def http_error(error: HTTPException):
         if _wants_json():
             return jsonify(error=error.name, message=error.description), error.code
         return render_template("errors/error.html", error=error), error.code
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):  # noqa: ANN202
+    def unexpected(error: Exception):
         from portal.extensions import db
 
         db.session.rollback()

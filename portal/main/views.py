@@ -11,14 +11,14 @@ bp = Blueprint("main", __name__)
 
 
 @bp.get("/healthz")
-def healthz():  # noqa: ANN201
+def healthz():
     """Liveness and database reachability, for the load balancer."""
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")
 
 
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     from flask import render_template
 
     from portal.models import Procedure

@@ -33,7 +33,6 @@ class Status:
     FINISHED = 9
     RETURNED = 10
 
-    ENDED = frozenset({NOT_ACCEPTED, WITHDRAWN, STOPPED, FINISHED, RETURNED})
     # While the dossier waits for the citizen, the deadline clock stands still.
     CLOCK_PAUSED = frozenset({SUPPLEMENT})
     ALL = tuple(range(1, 11))
@@ -51,9 +50,6 @@ class Dossier(db.Model):
         Index("ix_dossiers_applicant_created", "applicant_id", "created_at"),
         Index("ix_dossiers_agency_status", "agency_id", "status"),
     )
-    # Optimistic lock: every UPDATE checks and bumps lock_version, so a stale writer fails instead of
-    # overwriting (SQLite has no SELECT … FOR UPDATE; PostgreSQL gets both).
-    __mapper_args__ = {"version_id_col": "lock_version"}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
@@ -66,6 +62,9 @@ class Dossier(db.Model):
     form_data: Mapped[dict] = mapped_column(JSONType, default=dict)
     workflow_state: Mapped[str] = mapped_column(Text, default="")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic lock: every UPDATE checks and bumps lock_version, so a stale writer fails instead of
+    # overwriting (SQLite has no SELECT … FOR UPDATE; PostgreSQL gets both).
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -73,6 +72,7 @@ class Dossier(db.Model):
     appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the process is over, whatever the outcome
     # SLA clock: when it was paused (status 5) and the working hours waited so far.
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_hours: Mapped[float] = mapped_column(Float, default=0.0)
@@ -87,7 +87,8 @@ class Dossier(db.Model):
 
     @property
     def is_ended(self) -> bool:
-        return self.status in Status.ENDED
+        """The process is over (status 9 alone is not: the result may still wait to be returned)."""
+        return self.closed_at is not None
 
     def __repr__(self) -> str:
         return f"<Dossier {self.code} status={self.status}>"

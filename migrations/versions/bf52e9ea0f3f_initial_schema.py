@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 72b87fa35659
+Revision ID: bf52e9ea0f3f
 Revises: 
-Create Date: 2026-11-24 05:35:38.903235
+Create Date: 2026-11-24 05:42:38.342430
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '72b87fa35659'
+revision = 'bf52e9ea0f3f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -190,6 +190,7 @@ def upgrade():
     sa.Column('appointment_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('returned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sla_paused_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sla_paused_hours', sa.Float(), nullable=False),
     sa.Column('timeliness', sa.String(length=10), nullable=True),

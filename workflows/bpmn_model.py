@@ -1,0 +1,392 @@
+"""Our modelling conventions (docs/BPMN.md) read from the BPMN XML into plain dataclasses.
+
+SpiffWorkflow's Camunda parser only reads `camunda:formData` when `camunda:formKey` is set and knows nothing of
+our properties, so the portal reads the XML itself. `prepare_xml` produces the XML SpiffWorkflow parses: JUEL
+written by Camunda Modeler becomes Python, bare ISO timer literals become Python strings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lxml import etree
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+DEFAULT_MAX_ROUNDS = 30
+TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
+
+_DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+# JUEL as Camunda writes it: strings pass through untouched, operators and keywords become Python.
+_JUEL_TOKEN = re.compile(
+    r"""
+    (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<op>&&|\|\||!=|!)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<other>.)
+""",
+    re.VERBOSE | re.DOTALL,
+)
+_JUEL_OPERATORS = {"&&": " and ", "||": " or ", "!=": "!=", "!": " not "}
+_JUEL_WORDS = {
+    "true": "True",
+    "false": "False",
+    "null": "None",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "and": "and",
+    "or": "or",
+    "not": "not",
+}
+
+_ISO_DURATION = r"P(?=\d|T\d)(?:\d+(?:[.,]\d+)?[YMWD])*(?:T(?:\d+(?:[.,]\d+)?[HMS])+)?"
+_ISO_DATETIME = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+_ISO_PART = f"(?:{_ISO_DURATION}|{_ISO_DATETIME})"
+_ISO_LITERAL = re.compile(f"{_ISO_PART}|R\\d*/{_ISO_PART}(?:/{_ISO_PART})?")
+
+
+class UnsafeXmlError(ValueError):
+    """The document declares a DTD or entities; we never expand or load them."""
+
+    def __init__(self, reason: str, line: int) -> None:
+        super().__init__(reason)
+        self.line = line
+
+
+_WIDE_ENCODINGS = (  # (how the document starts, codec); UTF-32 first: its LE BOM begins like UTF-16's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+
+
+def _as_utf8(xml: bytes) -> bytes:
+    """The document in an ASCII-compatible encoding, so a byte search finds `<!DOCTYPE` in UTF-16 too."""
+    for start, codec in _WIDE_ENCODINGS:
+        if xml.startswith(start):
+            return xml.decode(codec, errors="replace").encode("utf-8")
+    return xml
+
+
+def parse_xml(xml: bytes) -> etree._Element:
+    """Parse untrusted XML: no DTD, no entities, no network, no huge trees.
+
+    Raises UnsafeXmlError for a DOCTYPE or entity declaration, lxml's XMLSyntaxError for malformed XML.
+    """
+    # The text check refuses a billion-laughs file before libxml2 reads its internal subset at all.
+    text = _as_utf8(xml)
+    match = _DECLARATION.search(text)
+    if match:
+        raise UnsafeXmlError("DOCTYPE", text.count(b"\n", 0, match.start()) + 1)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    root = etree.fromstring(xml, parser)
+    # Non-ASCII-compatible encodings (UTF-16) slip past the byte check; the parsed result cannot.
+    if root.getroottree().docinfo.internalDTD is not None or root.getroottree().docinfo.doctype:
+        raise UnsafeXmlError("DOCTYPE", 1)
+    return root
+
+
+def _juel_to_python(expression: str) -> str:
+    out: list[str] = []
+    for match in _JUEL_TOKEN.finditer(expression):
+        kind, text = match.lastgroup, match.group()
+        after_dot = "".join(out).rstrip().endswith(".")
+        if kind == "op":
+            text = _JUEL_OPERATORS[text]
+        elif kind == "word" and not after_dot:
+            text = _JUEL_WORDS.get(text, text)
+        out.append(text)
+    return "".join(out).strip()
+
+
+def _find_close(text: str, start: int) -> int:
+    """Index of the `}` closing a `${` whose body starts at `start`, or -1 (quotes and nested braces skipped)."""
+    depth, quote, index = 0, "", start
+    while index < len(text):
+        char = text[index]
+        if quote:
+            index += 2 if char == "\\" else 0
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+        index += 1
+    return -1
+
+
+def _split_template(text: str) -> list[tuple[bool, str]] | None:
+    """[(is_expression, text)] for a JUEL template; None if a `${` is not closed."""
+    parts: list[tuple[bool, str]] = []
+    position = 0
+    for match in re.finditer(r"[$#]\{", text):
+        if match.start() < position:
+            continue
+        close = _find_close(text, match.end())
+        if close < 0:
+            return None
+        parts += [(False, text[position : match.start()]), (True, text[match.end() : close])]
+        position = close + 1
+    parts.append((False, text[position:]))
+    return [part for part in parts if part[0] or part[1]]
+
+
+def translate_expression(text: str) -> str:
+    """`${…}` JUEL -> Python; text without `${` is already Python and is returned unchanged.
+
+    A template mixing literal text and `${…}` (`P${days}D`) becomes a string concatenation.
+    """
+    parts = _split_template(text)
+    if parts is None or not any(is_expr for is_expr, _ in parts):
+        return text  # unchanged: an unclosed `${` then fails to compile and validation says where
+    expressions = [(is_expr, part) for is_expr, part in parts if is_expr or part.strip()]
+    if len(expressions) == 1:
+        return _juel_to_python(expressions[0][1])
+    return " + ".join(f"str({_juel_to_python(part)})" if is_expr else repr(part) for is_expr, part in parts)
+
+
+def translate_timer(text: str) -> str:
+    """A timer expression: JUEL translated, a bare ISO 8601 literal quoted so it evaluates to itself."""
+    if _ISO_LITERAL.fullmatch(text.strip()):
+        return repr(text.strip())
+    return translate_expression(text)
+
+
+def local(tag: Any) -> str:
+    """`{ns}name` -> `name` (comments and processing instructions have no string tag)."""
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def called_process_ids(root: etree._Element) -> set[str]:
+    return {str(v) for v in root.xpath(".//bpmn:callActivity/@calledElement", namespaces=NSMAP)}
+
+
+def main_processes(root: etree._Element) -> list[etree._Element]:
+    """Executable processes not called by a call activity of the same file: the procedure itself.
+
+    SpiffWorkflow refuses to parse a non-executable process, so a called process must be executable too;
+    it is a part of the procedure, not a second one.
+    """
+    called = called_process_ids(root)
+    return [
+        p
+        for p in root.findall("bpmn:process", NSMAP)
+        if p.get("isExecutable", "true") != "false" and p.get("id") not in called
+    ]
+
+
+def properties(element: etree._Element) -> list[tuple[str, str]]:
+    """The element's own `camunda:properties` (not those of its form fields), in order."""
+    path = "bpmn:extensionElements/camunda:properties/camunda:property"
+    return [(p.get("name") or "", p.get("value") or "") for p in element.findall(path, NSMAP)]
+
+
+def int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class FormFieldSpec:
+    id: str
+    type: str
+    label: str
+    label_en: str | None = None
+    required: bool = False
+    options: list[tuple[str, str]] = field(default_factory=list)
+    widget: str | None = None
+    default: str | None = None
+    constraints: dict[str, str] = field(default_factory=dict)  # every constraint but `required`
+    help: str | None = None
+    accept: str | None = None
+
+
+@dataclass
+class StepSpec:
+    id: str
+    name: str
+    role: str | None
+    status: int | None
+    allowance: str | None
+    kind: str | None
+    form: list[FormFieldSpec]
+    line: int
+
+
+@dataclass
+class ProcedureModel:
+    process_id: str
+    name: str
+    properties: dict[str, str]
+    documents: list[str]
+    steps: dict[str, StepSpec]
+    end_statuses: dict[str, int]
+    timers: list[tuple[str, str, str]]  # (event id, timeDate|timeDuration|timeCycle, expression as written)
+    max_rounds: int = DEFAULT_MAX_ROUNDS
+
+    @property
+    def submit_step(self) -> StepSpec | None:
+        return next((s for s in self.steps.values() if s.kind == "submit"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProcedureModel:
+        steps = {key: _step_from_dict(value) for key, value in data["steps"].items()}
+        timers = [tuple(t) for t in data["timers"]]
+        return cls(**{**data, "steps": steps, "timers": timers})
+
+
+def _step_from_dict(data: dict[str, Any]) -> StepSpec:
+    form = [FormFieldSpec(**{**f, "options": [tuple(o) for o in f["options"]]}) for f in data["form"]]
+    return StepSpec(**{**data, "form": form})
+
+
+def read_field(node: etree._Element) -> FormFieldSpec:
+    constraints = {
+        c.get("name") or "": c.get("config") or "" for c in node.findall("camunda:validation/camunda:constraint", NSMAP)
+    }
+    extras = {
+        p.get("id") or "": p.get("value") or "" for p in node.findall("camunda:properties/camunda:property", NSMAP)
+    }
+    return FormFieldSpec(
+        id=node.get("id") or "",
+        type=node.get("type") or "",
+        label=node.get("label") or "",
+        label_en=extras.get("label_en"),
+        required="required" in constraints,
+        options=[(v.get("id") or "", v.get("name") or "") for v in node.findall("camunda:value", NSMAP)],
+        widget=extras.get("widget"),
+        default=node.get("defaultValue"),
+        constraints={k: v for k, v in constraints.items() if k != "required"},
+        help=extras.get("help"),
+        accept=extras.get("accept"),
+    )
+
+
+def read_form(task: etree._Element) -> list[FormFieldSpec]:
+    path = "bpmn:extensionElements/camunda:formData/camunda:formField"
+    return [read_field(node) for node in task.findall(path, NSMAP)]
+
+
+def lane_roles(root: etree._Element) -> dict[str, str]:
+    """Flow node id -> id of the innermost lane that lists it."""
+    roles: dict[str, str] = {}
+    # Document order visits a lane before its child lanes, so the innermost lane is written last.
+    for lane in root.iter(f"{{{BPMN_NS}}}lane"):
+        for ref in lane.findall("bpmn:flowNodeRef", NSMAP):
+            if ref.text:
+                roles[ref.text.strip()] = lane.get("id") or ""
+    return roles
+
+
+def step_role(task: etree._Element, lanes: dict[str, str]) -> str | None:
+    """candidateGroups, else the lane of the task, else the lane of an enclosing sub-process."""
+    groups = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
+    if groups:
+        return groups
+    node: etree._Element | None = task
+    while node is not None:
+        if node.get("id") in lanes:
+            return lanes[node.get("id")]
+        node = node.getparent()
+    return None
+
+
+def read_step(task: etree._Element, lanes: dict[str, str]) -> StepSpec:
+    props = dict(properties(task))
+    return StepSpec(
+        id=task.get("id") or "",
+        name=task.get("name") or "",
+        role=step_role(task, lanes),
+        status=int_or_none(props.get("status")),
+        allowance=props.get("allowance"),
+        kind=props.get("kind"),
+        form=read_form(task),
+        line=task.sourceline or 0,
+    )
+
+
+def read_timers(root: etree._Element) -> list[tuple[str, str, str]]:
+    timers = []
+    for definition in root.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        event_id = definition.getparent().get("id") or ""
+        for child in definition:
+            if local(child.tag) in TIMER_KINDS:
+                timers.append((event_id, local(child.tag), (child.text or "").strip()))
+    return timers
+
+
+def read_end_statuses(root: etree._Element) -> dict[str, int]:
+    statuses = {}
+    for end in root.iter(f"{{{BPMN_NS}}}endEvent"):
+        status = int_or_none(dict(properties(end)).get("status"))
+        if status is not None:
+            statuses[end.get("id") or ""] = status
+    return statuses
+
+
+def read_model(xml: bytes) -> ProcedureModel:
+    """Read the procedure's conventions; raises ValueError if there is not exactly one main process.
+
+    Values that do not parse (a status that is not a number…) are left out: `validate_bpmn` reports them.
+    """
+    root = parse_xml(xml)
+    processes = main_processes(root)
+    if len(processes) != 1:
+        raise ValueError(f"expected one executable process, found {len(processes)}")
+    process = processes[0]
+    props = properties(process)
+    lanes = lane_roles(root)
+    steps = [read_step(task, lanes) for task in root.iter(f"{{{BPMN_NS}}}userTask")]
+    max_rounds = int_or_none(dict(props).get("max_rounds"))
+    return ProcedureModel(
+        process_id=process.get("id") or "",
+        name=process.get("name") or "",
+        properties={name: value for name, value in props if name != "document"},
+        documents=[value for name, value in props if name == "document"],
+        steps={step.id: step for step in steps},
+        end_statuses=read_end_statuses(root),
+        timers=read_timers(root),
+        max_rounds=max_rounds if max_rounds is not None else DEFAULT_MAX_ROUNDS,
+    )
+
+
+def _translate_texts(root: etree._Element) -> None:
+    for condition in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+        if condition.text:
+            condition.text = translate_expression(condition.text)
+    for definition in root.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
+        for child in definition:
+            if local(child.tag) in TIMER_KINDS and child.text:
+                child.text = translate_timer(child.text)
+    expression = f"{{{CAMUNDA_NS}}}expression"
+    for definition in root.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
+        if definition.get(expression):
+            definition.set(expression, translate_expression(definition.get(expression)))
+
+
+def prepare_xml(xml: bytes) -> bytes:
+    """The XML handed to SpiffWorkflow: expressions in Python, timer literals quoted."""
+    root = parse_xml(xml)
+    _translate_texts(root)
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
