@@ -38,10 +38,12 @@ def _split(paths: tuple[str, ...]) -> tuple[list[Path], list[Path]]:
 
 @procedure_cli.command("validate")
 @click.argument("paths", nargs=-1, required=True)
-def validate_command(paths: tuple[str, ...]) -> None:
+@click.option("--agency", "agency_code", help="Also check that every role has a group in this agency (unit code).")
+def validate_command(paths: tuple[str, ...], agency_code: str | None) -> None:
     """Check BPMN (and DMN) files; print PATH:LINE: ELEMENT_ID: reason per problem."""
     from workflows.validation import validate_bpmn, validate_dmn
 
+    roles = _roles_of(agency_code) if agency_code else None
     bpmn_paths, dmn_paths = _split(paths)
     problems = []
     for dmn in dmn_paths:
@@ -52,12 +54,23 @@ def validate_command(paths: tuple[str, ...]) -> None:
         data = _read(path)
         if data is None:
             sys.exit(1)
-        problems += validate_bpmn(data, str(path), _dmn_for(path, dmn_paths))
+        problems += validate_bpmn(data, str(path), _dmn_for(path, dmn_paths), known_roles=roles)
     for problem in problems:
         click.echo(str(problem))
     if problems:
         sys.exit(1)
     click.echo(f"{len(paths)} file(s) valid.")
+
+
+def _roles_of(agency_code: str) -> set[str]:
+    from portal.models import Agency
+    from portal.procedures.services import agency_roles
+
+    agency = db.session.scalar(db.select(Agency).where(Agency.code == agency_code))
+    if agency is None:
+        click.echo(f"-:0: -: unknown agency unit code {agency_code}")
+        sys.exit(1)
+    return agency_roles(agency)
 
 
 @procedure_cli.command("deploy")

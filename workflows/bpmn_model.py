@@ -100,14 +100,15 @@ def parse_xml(xml: bytes) -> etree._Element:
 
 def _juel_to_python(expression: str) -> str:
     out: list[str] = []
+    previous = ""  # the last token that is not blank: a word after `.` is an attribute, never an operator
     for match in _JUEL_TOKEN.finditer(expression):
         kind, text = match.lastgroup, match.group()
-        after_dot = "".join(out).rstrip().endswith(".")
         if kind == "op":
             text = _JUEL_OPERATORS[text]
-        elif kind == "word" and not after_dot:
+        elif kind == "word" and previous != ".":
             text = _JUEL_WORDS.get(text, text)
         out.append(text)
+        previous = match.group() if match.group().strip() else previous
     return "".join(out).strip()
 
 
@@ -116,8 +117,9 @@ def _find_close(text: str, start: int) -> int:
     depth, quote, index = 0, "", start
     while index < len(text):
         char = text[index]
-        if quote:
-            index += 2 if char == "\\" else 0
+        if quote and char == "\\":
+            index += 1  # the escaped character cannot end the string
+        elif quote:
             quote = "" if char == quote else quote
         elif char in "\"'":
             quote = char

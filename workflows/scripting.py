@@ -9,6 +9,7 @@ The same check runs at upload (`workflows.validation`) so a refused expression n
 from __future__ import annotations
 
 import ast
+import builtins
 import textwrap
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
@@ -25,90 +26,29 @@ Mode = Literal["eval", "exec"]
 # Functions the engine passes per dossier; validation accepts these names before any dossier exists.
 EXPRESSION_FUNCTIONS = ("before_due", "after_start")
 
+_BUILTIN_NAMES = (
+    "len min max sum abs round int float str bool list dict set tuple sorted any all range enumerate zip "
+    "isinstance True False None"
+)
 SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType(
-    {
-        "len": len,
-        "min": min,
-        "max": max,
-        "sum": sum,
-        "abs": abs,
-        "round": round,
-        "int": int,
-        "float": float,
-        "str": str,
-        "bool": bool,
-        "list": list,
-        "dict": dict,
-        "set": set,
-        "tuple": tuple,
-        "sorted": sorted,
-        "any": any,
-        "all": all,
-        "range": range,
-        "enumerate": enumerate,
-        "zip": zip,
-        "isinstance": isinstance,
-        "True": True,
-        "False": False,
-        "None": None,
-        "datetime": datetime,
-        "date": date,
-        "timedelta": timedelta,
-    }
+    {name: getattr(builtins, name) for name in _BUILTIN_NAMES.split()}
+    | {"datetime": datetime, "date": date, "timedelta": timedelta}
 )
 
 # Not in the whitelist anyway; naming them is refused up front so the author hears why, not a NameError later.
-FORBIDDEN_NAMES = frozenset(
-    {
-        "exec",
-        "eval",
-        "open",
-        "compile",
-        "getattr",
-        "setattr",
-        "delattr",
-        "hasattr",
-        "globals",
-        "locals",
-        "vars",
-        "type",
-        "dir",
-        "breakpoint",
-        "input",
-        "help",
-        "memoryview",
-        "object",
-        "super",
-        "classmethod",
-        "staticmethod",
-        "property",
-    }
+_FORBIDDEN_NAME_LIST = (
+    "exec eval open compile getattr setattr delattr hasattr globals locals vars type dir breakpoint input help "
+    "memoryview object super classmethod staticmethod property"
 )
+FORBIDDEN_NAMES = frozenset(_FORBIDDEN_NAME_LIST.split())
 
 # Attributes without a leading underscore that still reach frames, code or globals (generator/traceback
 # introspection) and the str.format mini-language, which does attribute lookups the tree check cannot see.
-FORBIDDEN_ATTRIBUTES = frozenset(
-    {
-        "gi_frame",
-        "gi_code",
-        "gi_yieldfrom",
-        "cr_frame",
-        "cr_code",
-        "cr_await",
-        "ag_frame",
-        "ag_code",
-        "f_globals",
-        "f_locals",
-        "f_builtins",
-        "f_back",
-        "f_code",
-        "tb_frame",
-        "tb_next",
-        "format",
-        "format_map",
-        "mro",
-    }
+_FORBIDDEN_ATTRIBUTE_LIST = (
+    "gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_globals f_locals f_builtins "
+    "f_back f_code tb_frame tb_next format format_map mro"
 )
+FORBIDDEN_ATTRIBUTES = frozenset(_FORBIDDEN_ATTRIBUTE_LIST.split())
 
 COMPILE_CACHE_SIZE = 4096
 
@@ -141,12 +81,12 @@ def _node_reason(node: ast.AST) -> str | None:
         return _name_reason(node.id)
     if isinstance(node, ast.Attribute):
         return _attribute_reason(node.attr)
-    if isinstance(node, ast.arg | ast.FunctionDef | ast.alias) and _private(_bound_name(node)):
+    if isinstance(node, ast.arg | ast.FunctionDef) and _private(_bound_name(node)):
         return _("accesses private name %(name)s", name=_bound_name(node))
     return None
 
 
-def _bound_name(node: ast.arg | ast.FunctionDef | ast.alias) -> str:
+def _bound_name(node: ast.arg | ast.FunctionDef) -> str:
     return node.arg if isinstance(node, ast.arg) else node.name
 
 

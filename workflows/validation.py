@@ -41,115 +41,38 @@ from workflows.scripting import EXPRESSION_FUNCTIONS, SAFE_BUILTINS, check_code,
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # The subset of BPMN the portal runs (with SpiffWorkflow), by local tag name in the BPMN model namespace.
-FLOW_NODES = frozenset(
-    {
-        "startEvent",
-        "endEvent",
-        "userTask",
-        "scriptTask",
-        "businessRuleTask",
-        "manualTask",
-        "task",
-        "exclusiveGateway",
-        "parallelGateway",
-        "inclusiveGateway",
-        "eventBasedGateway",
-        "subProcess",
-        "callActivity",
-        "boundaryEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "sendTask",
-        "receiveTask",
-    }
+FLOW_NODES = _names(
+    "startEvent endEvent userTask scriptTask businessRuleTask manualTask task exclusiveGateway "
+    "parallelGateway inclusiveGateway eventBasedGateway subProcess callActivity boundaryEvent "
+    "intermediateCatchEvent intermediateThrowEvent sendTask receiveTask"
 )
-SUPPORTED_ELEMENTS = FLOW_NODES | frozenset(
-    {
-        "definitions",
-        "process",
-        "collaboration",
-        "participant",
-        "messageFlow",
-        "message",
-        "signal",
-        "error",
-        "escalation",
-        "itemDefinition",
-        "category",
-        "categoryValue",
-        "group",
-        "sequenceFlow",
-        "conditionExpression",
-        "laneSet",
-        "lane",
-        "childLaneSet",
-        "flowNodeRef",
-        "textAnnotation",
-        "text",
-        "association",
-        "dataObject",
-        "dataObjectReference",
-        "dataInputAssociation",
-        "dataOutputAssociation",
-        "sourceRef",
-        "targetRef",
-        "documentation",
-        "extensionElements",
-        "incoming",
-        "outgoing",
-        "script",
-        "timerEventDefinition",
-        *TIMER_KINDS,
-        "messageEventDefinition",
-        "terminateEventDefinition",
-        "errorEventDefinition",
-        "escalationEventDefinition",
-        "signalEventDefinition",
-        "ioSpecification",
-        "dataInput",
-        "dataOutput",
-        "inputSet",
-        "outputSet",
-        "dataInputRefs",
-        "dataOutputRefs",
-        "property",
-        "dataState",
-        "correlationKey",
-        "correlationProperty",
-        "correlationPropertyRef",
-        "correlationPropertyRetrievalExpression",
-        "formalExpression",
-        "messagePath",
-        "messageFlowRef",
-    }
+SUPPORTED_ELEMENTS = (
+    FLOW_NODES
+    | _names(
+        "definitions process collaboration participant messageFlow message signal error escalation "
+        "itemDefinition category categoryValue group sequenceFlow conditionExpression laneSet lane "
+        "childLaneSet flowNodeRef textAnnotation text association dataObject dataObjectReference "
+        "dataInputAssociation dataOutputAssociation sourceRef targetRef documentation extensionElements "
+        "incoming outgoing script timerEventDefinition messageEventDefinition terminateEventDefinition "
+        "errorEventDefinition escalationEventDefinition signalEventDefinition ioSpecification dataInput "
+        "dataOutput inputSet outputSet dataInputRefs dataOutputRefs property dataState correlationKey "
+        "correlationProperty correlationPropertyRef correlationPropertyRetrievalExpression formalExpression "
+        "messagePath messageFlowRef"
+    )
+    | frozenset(TIMER_KINDS)
 )
 # Elements that make the process wait for a person or an outside event: a loop through one of them is fine.
-WAITING_ELEMENTS = frozenset(
-    {
-        "userTask",
-        "manualTask",
-        "receiveTask",
-        "intermediateCatchEvent",
-        "boundaryEvent",
-        "eventBasedGateway",
-    }
-)
+WAITING_ELEMENTS = _names("userTask manualTask receiveTask intermediateCatchEvent boundaryEvent eventBasedGateway")
 # Elements SpiffWorkflow lets have several outgoing flows (besides exclusive/inclusive gateways).
 SPLITTING_ELEMENTS = frozenset({"parallelGateway", "eventBasedGateway", "startEvent"})
-CAMUNDA_ALLOWED = frozenset(
-    {
-        "properties",
-        "property",
-        "formData",
-        "formField",
-        "validation",
-        "constraint",
-        "value",
-        "failedJobRetryTimeCycle",
-        "in",
-        "out",
-    }
+CAMUNDA_ALLOWED = _names(
+    "properties property formData formField validation constraint value failedJobRetryTimeCycle in out"
 )
 STEP_KINDS = ("submit", "reception", "supplement", "apology")
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
@@ -264,15 +187,17 @@ def _load(xml: bytes, report: _Report, namespaces: Collection[str], kind: str) -
 
 
 @lru_cache(maxsize=8)
-def _xsd(path: str) -> etree.XMLSchema:
-    return BpmnValidator(path).validator if path else BpmnValidator().validator
+def _xsd(path: str) -> BpmnValidator:
+    return BpmnValidator(path) if path else BpmnValidator()
 
 
 def _check_schema(root: etree._Element, report: _Report, xsd_path: str = "") -> None:
+    document = copy.deepcopy(root)  # preprocess() rewrites bpmn-js correlation expressions in place
     with _XSD_LOCK:  # an XMLSchema object is not safe to share between threads
-        schema = _xsd(xsd_path)
-        schema.validate(copy.deepcopy(root).getroottree())
-        errors = list(schema.error_log)
+        validator = _xsd(xsd_path)
+        validator.preprocess(document)
+        validator.validator.validate(document.getroottree())
+        errors = list(validator.validator.error_log)
     prefixes = {k: v for node in root.iter(etree.Element) for k, v in node.nsmap.items() if k}
     for error in errors:
         message = error.message.replace(f"{{{BPMN_NS}}}", "bpmn:")
@@ -557,7 +482,8 @@ def _extras_reasons(node: etree._Element, field_id: str) -> list[str]:
         name, config = constraint.get("name") or "", (constraint.get("config") or "").strip()
         if name not in CONSTRAINTS:
             reasons.append(_("form field %(id)s has unknown constraint %(name)r", id=field_id, name=name))
-        elif name in ("minlength", "maxlength") and not config.isdigit():
+        elif name in ("minlength", "maxlength", "min", "max") and not re.fullmatch(r"-?\d+", config):
+            # The form builder reads them as integers.
             reasons.append(_("%(name)s of form field %(id)s must be a whole number", name=name, id=field_id))
     for prop in node.findall("camunda:properties/camunda:property", NSMAP):
         if prop.get("id") == "widget" and prop.get("value") not in WIDGETS:
@@ -642,8 +568,22 @@ def _code_problems(node: etree._Element, what: str, mode: str, source: str, know
         return [_("%(what)s %(reason)s: %(code)s", what=what, reason=reason, code=source.strip())]
     if reason is not None:
         return [_("%(what)s %(reason)s", what=what, reason=reason)]
-    unknown = sorted(_free_names(parse_code(source, mode)) - known)
-    return [_("unknown name %(name)r in %(what)s", name=name, what=what) for name in unknown]
+    tree = parse_code(source, mode)
+    unknown = sorted(_free_names(tree) - known)
+    return [_("unknown name %(name)r in %(what)s", name=name, what=what) for name in unknown] + _span_problems(tree)
+
+
+def _span_problems(tree: ast.AST) -> list[str]:
+    """before_due("1d") / after_start("4h") with a literal span that would fail at run time."""
+    problems = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if node.func.id in EXPRESSION_FUNCTIONS and node.args and isinstance(node.args[0], ast.Constant):
+            span = node.args[0].value
+            if not (isinstance(span, str) and _span_ok(span)):
+                problems.append(_("%(func)s(%(span)r): the span must be like 1d or 4h", func=node.func.id, span=span))
+    return problems
 
 
 def _check_expressions(ctx: _Context) -> None:

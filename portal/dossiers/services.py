@@ -117,7 +117,16 @@ def submit_dossier(
 
 def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: datetime | None = None) -> Dossier:
     """An officer (or the citizen, for their own steps) completes a waiting step with its form data."""
-    now = now or utcnow()
+    try:
+        return _complete_task(task_id, actor, data, now or utcnow())
+    except StaleDataError:
+        # SQLite has no row locks: the optimistic lock_version check caught a concurrent change. The session
+        # is unusable after it, so roll back here and say who got there first.
+        db.session.rollback()
+        raise _already_handled(db.session.get(Task, task_id)) from None
+
+
+def _complete_task(task_id: int, actor: User, data: Mapping[str, Any], now: datetime) -> Dossier:
     task = db.session.get(Task, task_id)
     if task is None:
         raise NotFound(_("No such task."))
@@ -132,12 +141,7 @@ def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: da
     _claim_files(step, clean, actor, dossier)
     run.load_instance()
     _complete(run, task, clean, actor)
-    try:
-        db.session.flush()
-    except StaleDataError:
-        # SQLite has no row locks: the optimistic version check caught a concurrent completion.
-        db.session.rollback()
-        raise _already_handled(db.session.get(Task, task_id)) from None
+    db.session.flush()
     return dossier
 
 
