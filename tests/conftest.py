@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from config import normalize_database_url
 from portal import create_app
+from portal.core.cache import clear_all
 from portal.extensions import db
 from portal.models import User
 
@@ -76,6 +77,7 @@ def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
         finally:
             db.session.rollback()
             _empty_tables()
+            clear_all()  # ids repeat in the next test's database
             db.session.remove()
             db.engine.dispose()
 

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from workflows.bpmn_model import ProcedureModel, parse_xml, prepare_xml, read_model, translate_expression
+from workflows.bpmn_model import (
+    ProcedureModel,
+    UnsafeXmlError,
+    parse_xml,
+    prepare_xml,
+    read_model,
+    translate_expression,
+)
 from workflows.engine import Instance, compile_process
 from workflows.scripting import (
     RestrictedEnvironment,
@@ -58,11 +65,15 @@ BAD_FILES = [
     ("condition_dunder.bpmn", 26, "f5", ["condition", "private name", "__"]),
     ("condition_import.bpmn", 26, "f5", ["condition", "private name __import__"]),
     ("condition_open.bpmn", 26, "f5", ["condition", "forbidden name open"]),
+    ("condition_power.bpmn", 26, "f5", ["condition uses **", "from -64 to 64", "10 ** 10 ** 9"]),
+    ("condition_big_number.bpmn", 26, "f5", ["condition uses a number larger than 10**15", "10000000000000000"]),
     ("condition_typo.bpmn", 26, "f5", ["unknown name 'decsion' in condition"]),
     ("condition_missing.bpmn", 24, "f4", ["without a condition", "gw"]),
     ("condition_language.bpmn", 26, "f5", ["javascript", "not supported"]),
     ("condition_ignored.bpmn", 16, "f2", ["never tested"]),
     ("script_import.bpmn", 22, "step", ["script uses import"]),
+    ("script_power.bpmn", 22, "step", ["script uses ** with an exponent", "from -64 to 64"]),
+    ("script_big_number.bpmn", 22, "step", ["script uses a number larger than 10**15"]),
     ("script_javascript.bpmn", 21, "step", ["javascript", "only python"]),
     ("script_no_format.bpmn", 21, "step", ["no scriptFormat"]),
     ("timer_bad.bpmn", 24, "remind_timer", ["timer", "syntax error"]),
@@ -265,6 +276,8 @@ def test_timer_literals_are_quoted_and_expressions_kept() -> None:
         ("date(2026, 1, 2) + timedelta(days=1) == date(2026, 1, 3)", True),
         ("str(datetime(2026, 1, 2, 8).isoformat())", "2026-01-02T08:00:00"),
         ("tuple(items)[1:] == (3, 1) and bool(None) is False", True),
+        ("items[1] ** 2 + 2 ** -1 + (2 ** 64 - 2 ** +64)", 9.5),
+        ("1000000000000000 + 10 ** 15", 2 * 10**15),
     ],
 )
 def test_allowed_expressions_evaluate(expression: str, expected: object) -> None:
@@ -291,6 +304,14 @@ def test_allowed_expressions_evaluate(expression: str, expected: object) -> None
         ("_x = 1", "exec", "accesses private name _x"),
         ("decision == ", "eval", "syntax error at column 12"),
         ("x = 1\ny = (2\n", "exec", "syntax error at line 2"),
+        ("10 ** 10 ** 9", "eval", "uses ** with an exponent that is not a whole number from -64 to 64"),
+        ("x ** x", "eval", "uses ** with an exponent that is not a whole number from -64 to 64"),
+        ("2 ** 65", "eval", "uses ** with an exponent that is not a whole number from -64 to 64"),
+        ("2 ** -65", "eval", "uses ** with an exponent that is not a whole number from -64 to 64"),
+        ("x ** 0.5", "eval", "uses ** with an exponent that is not a whole number from -64 to 64"),
+        ("x **= 100", "exec", "uses ** with an exponent that is not a whole number from -64 to 64"),
+        ('"a" * 10000000000000000', "eval", "uses a number larger than 10**15"),
+        ("y = 1000000000000001", "exec", "uses a number larger than 10**15"),
     ],
 )
 def test_refused_code(code: str, mode: str, reason: str) -> None:
@@ -452,3 +473,19 @@ def test_dmn_with_a_doctype_is_refused() -> None:
     problems = validate_dmn(xml, "fee.dmn")
 
     assert [(p.line, p.element_id) for p in problems] == [(2, "-")]
+
+
+def test_the_engine_parses_dmn_with_our_safe_parser_too() -> None:
+    xml = FEE_DMN.replace(b"<definitions", b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>\n<definitions', 1)
+
+    with pytest.raises(UnsafeXmlError):
+        compile_process(_rules_bpmn(), [("fee.dmn", xml)], "test-bpmn-validation-dmn-doctype")
+
+
+def test_a_doctype_inside_a_comment_is_refused_too() -> None:
+    xml = MINIMAL.read_bytes().replace(b"<bpmn:process", b"<!-- <!DOCTYPE x> -->\n<bpmn:process", 1)
+
+    problems = validate_bpmn(xml, "comment.bpmn", known_roles=ROLES)
+
+    assert len(problems) == 1
+    assert "DOCTYPE" in problems[0].reason

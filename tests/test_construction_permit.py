@@ -170,3 +170,27 @@ def test_the_supplement_loop_is_capped(demo: Flask) -> None:
         do(dossier, "reception_supplement", CITIZEN, {"supplement_documents": files}, vn(2026, 3, 2, 11, 0))
     db.session.rollback()
     assert open_task(dossier).bpmn_id == "reception_supplement"
+
+
+def test_many_supplement_rounds_keep_the_stored_state_small(demo: Flask) -> None:
+    from portal.models import Procedure
+
+    procedure = db.session.scalar(db.select(Procedure).where(Procedure.key == "construction_permit"))
+    procedure.max_rounds = 100
+    db.session.commit()
+    dossier = submit("construction_permit", application(), vn(2026, 3, 2, 8, 0))
+    do(dossier, "reception_check", DESK, {"decision": "accept"}, vn(2026, 3, 2, 9, 0))
+    inspect(dossier, vn(2026, 3, 3, 9, 0))
+    sizes = []
+    for n in range(12):
+        do(dossier, "appraisal", KTHT, {"decision": "supplement", "reason": f"Lần {n + 1}"}, vn(2026, 3, 4, 9, n))
+        do(dossier, "appraisal_supplement", CITIZEN, {"supplement_documents": upload(CITIZEN)}, vn(2026, 3, 4, 10, n))
+        sizes.append(len(dossier.workflow_state))
+    # The engine's history is compacted: the twelfth round stores no more than the second (give or take ids).
+    assert sizes[-1] < sizes[1] * 1.1
+    assert open_task(dossier).round == 13
+    do(dossier, "appraisal", KTHT, {"decision": "approve"}, vn(2026, 3, 5, 9, 0))
+    do(dossier, "leader_approval", LEADER, {"decision": "approve"}, vn(2026, 3, 5, 10, 0))
+    do(dossier, "return_permit", DESK, {"permit_number": "GP-2", "delivery_method": "post"}, vn(2026, 3, 5, 11, 0))
+    assert dossier.status == Status.RETURNED
+    assert dossier.sla_paused_hours == pytest.approx(12 * 1)

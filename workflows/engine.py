@@ -25,12 +25,13 @@ from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from workflows.bpmn_model import ProcedureModel, prepare_xml, read_model
+from workflows.bpmn_model import ProcedureModel, parse_xml, prepare_xml, read_model
 from workflows.scripting import make_script_engine
 
 SPEC_CACHE_SIZE = 256
@@ -136,14 +137,21 @@ def _parse(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], checksum: st
     model = read_model(bpmn_xml)
     parser = CamundaParser()
     try:
-        parser.add_bpmn_str(prepare_xml(bpmn_xml), filename=f"{model.process_id}.bpmn")
+        # Our parser reads every document (no DTD, no entities, no network); SpiffWorkflow only gets the tree.
+        parser.add_bpmn_xml(parse_xml(prepare_xml(bpmn_xml)), filename=f"{model.process_id}.bpmn")
         for name, xml in dmn_files:
-            parser.add_dmn_str(xml, filename=name)
+            parser.add_dmn_xml(parse_xml(xml), filename=name)
         spec = parser.get_spec(model.process_id)
         subprocess_specs = parser.get_subprocess_specs(model.process_id)
     except SpiffWorkflowException as exc:
         raise EngineError(str(exc)) from exc
     return CompiledProcess(model.process_id, checksum, spec, subprocess_specs, model)
+
+
+def cached_process(checksum: str) -> CompiledProcess | None:
+    """The compiled version if this process has it, without touching its XML."""
+    with _cache_lock:
+        return _cache.get(checksum)
 
 
 def clear_cache() -> None:
@@ -194,6 +202,63 @@ class Instance:
             registry._encoder_mode = False
         dct[BpmnWorkflowSerializer.VERSION_KEY] = SERIALIZER_VERSION
         return json.dumps(dct, separators=(",", ":"), cls=_serializer._encoder_cls)
+
+    def compact(self) -> int:
+        """Drop finished history the engine no longer needs, so a dossier's state does not grow with every
+        supplement round (and loops never reach SpiffWorkflow's task-depth limit). Returns how many tasks went.
+
+        Kept: every unfinished task and its ancestors, except finished links of a plain chain between them
+        (a finished task with one child is spliced out: its child takes its place); finished side branches that
+        hold an end event, a sub-process or the last completed task; the root. Our own tables keep the history
+        people read (Task rows, the timeline), so nothing a person sees is lost.
+        """
+        wf = self.workflow
+        unfinished = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+        if not unfinished:
+            return 0
+        spine: set[UUID] = set()
+        for task in unfinished:
+            node = task
+            while node is not None and node.id not in spine:
+                spine.add(node.id)
+                node = node.parent
+        before = len(wf.tasks)
+        for task_id in list(spine):
+            self._drop_finished_branches(wf.tasks[task_id], spine)
+        for task_id in list(spine):
+            self._splice_if_link(wf.tasks[task_id])
+        return before - len(wf.tasks)
+
+    def _drop_finished_branches(self, task: Any, spine: set[UUID]) -> None:
+        for child in list(task.children):
+            if child.id not in spine and self._disposable(child):
+                for gone in _subtree(child):
+                    del self.workflow.tasks[gone.id]
+                task._children = [c for c in task._children if c != child.id]  # noqa: SLF001
+
+    def _disposable(self, root: Any) -> bool:
+        last = self.workflow.last_task
+        return all(
+            t.has_state(TaskState.FINISHED_MASK)
+            and not isinstance(t.task_spec, EndEvent | SubWorkflowTask)
+            and t is not last
+            for t in _subtree(root)
+        )
+
+    def _splice_if_link(self, task: Any) -> None:
+        parent = task.parent
+        if (
+            parent is None
+            or not task.has_state(TaskState.FINISHED_MASK)
+            or len(task._children) != 1  # noqa: SLF001
+            or isinstance(task.task_spec, SubWorkflowTask)
+            or task is self.workflow.last_task
+        ):
+            return
+        child = task.children[0]
+        parent._children = [child.id if c == task.id else c for c in parent._children]  # noqa: SLF001
+        child._parent = parent.id  # noqa: SLF001
+        del self.workflow.tasks[task.id]
 
     def run(self) -> None:
         """Run every automatic step until the process waits for a person, a timer or a message."""
@@ -255,6 +320,15 @@ class Instance:
             raise EngineError(_describe(exc)) from exc
         except Exception as exc:  # a script or expression raised: report it, the caller rolls back
             raise EngineError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _subtree(root: Any) -> list[Any]:
+    found, stack = [], [root]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(node.children)
+    return found
 
 
 def _timer_moment(value: Any) -> datetime | None:

@@ -2,7 +2,8 @@
 
 BPMN files are written by administrators, not by citizens, so this is defence in depth rather than a sandbox
 to run hostile code: the code is checked on its syntax tree before it is compiled (no imports, nothing that
-starts with `_`, no introspection helpers), and it runs with `__builtins__` replaced by a short whitelist.
+starts with `_`, no introspection helpers, no power or number big enough to stall a worker), and it runs with
+`__builtins__` replaced by a short whitelist.
 The same check runs at upload (`workflows.validation`) so a refused expression never reaches a dossier.
 """
 
@@ -50,6 +51,12 @@ _FORBIDDEN_ATTRIBUTE_LIST = (
 )
 FORBIDDEN_ATTRIBUTES = frozenset(_FORBIDDEN_ATTRIBUTE_LIST.split())
 
+# `10 ** 10 ** 9` would compute for hours, `"a" * 10000000000000000` would exhaust memory: a power needs a small
+# literal exponent and a literal number must stay below what a procedure plausibly needs. This stops the obvious
+# cases only; a loop or a repetition by a computed count (`"a" * 10 ** 12`) still needs a time or memory limit.
+MAX_EXPONENT = 64
+MAX_INT_LITERAL = 10**15
+
 COMPILE_CACHE_SIZE = 4096
 
 
@@ -83,6 +90,28 @@ def _node_reason(node: ast.AST) -> str | None:
         return _attribute_reason(node.attr)
     if isinstance(node, ast.arg | ast.FunctionDef) and _private(_bound_name(node)):
         return _("accesses private name %(name)s", name=_bound_name(node))
+    return _size_reason(node)
+
+
+def _size_reason(node: ast.AST) -> str | None:
+    """Why a power or a number is too big to compute safely, or None."""
+    if isinstance(node, ast.BinOp | ast.AugAssign) and isinstance(node.op, ast.Pow):
+        exponent = _int_literal(node.right if isinstance(node, ast.BinOp) else node.value)
+        if exponent is None or not -MAX_EXPONENT <= exponent <= MAX_EXPONENT:
+            return _("uses ** with an exponent that is not a whole number from -64 to 64")
+    if isinstance(node, ast.Constant) and type(node.value) is int and node.value > MAX_INT_LITERAL:
+        return _("uses a number larger than 10**15")
+    return None
+
+
+def _int_literal(node: ast.AST) -> int | None:
+    """The value of a whole number written in the code (`-3` is a minus sign applied to 3), else None."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int:  # not True/False, not a float
+        return sign * node.value
     return None
 
 

@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from portal.core.cache import ProcessCache
 from portal.core.errors import ServiceError
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, Group, Status, Task, TaskState, User
@@ -24,11 +25,22 @@ from workflows.engine import CompiledProcess, Instance, ReadyStep
 
 APPLICANT_ROLE = "applicant"
 FAR_FUTURE = "9999-12-31T00:00:00+00:00"
+# (agency id, agency config_version, role) -> group id; see portal.core.cache for why this is safe.
+_group_ids: ProcessCache[int] = ProcessCache()
 
 
 class DossierRun:
-    def __init__(self, dossier: Dossier, process: CompiledProcess, now: datetime, actor: User | None) -> None:
+    def __init__(
+        self,
+        dossier: Dossier,
+        process: CompiledProcess,
+        now: datetime,
+        actor: User | None,
+        open_tasks: list[Task] | None = None,
+    ) -> None:
         self.dossier = dossier
+        # The dossier's waiting steps, loaded once under the lock and kept current as steps open and close.
+        self.open_tasks: list[Task] = list(open_tasks or [])
         self.process = process
         self.model: ProcedureModel = process.model
         self.procedure = dossier.version.procedure
@@ -80,7 +92,7 @@ class DossierRun:
     # -- keeping our tables in line ------------------------------------------------------------------
 
     def sync(self) -> None:
-        open_tasks = {t.spiff_task_id: t for t in self._open_tasks()}
+        open_tasks = {t.spiff_task_id: t for t in self.open_tasks if t.state == TaskState.READY}
         ready = self.instance.ready_steps()
         ready_ids = {step.spiff_id for step in ready}
         for spiff_id, task in open_tasks.items():
@@ -96,6 +108,7 @@ class DossierRun:
         if self.instance.completed and not self.dossier.is_ended:
             self.finish()
         self.dossier.next_timer_at = None if self.dossier.is_ended else self.instance.next_timer_at()
+        self.instance.compact()
         self.dossier.workflow_state = self.instance.dump()
 
     def _open_tasks(self) -> list[Task]:
@@ -111,7 +124,7 @@ class DossierRun:
 
     def open_task(self, step: ReadyStep) -> Task:
         spec = self.step_spec(step.bpmn_id, step.lane)
-        rounds = self._rounds(step.bpmn_id) + 1
+        rounds = (self.dossier.step_rounds or {}).get(step.bpmn_id, 0) + 1
         if rounds > self.procedure.max_rounds:
             raise ServiceError(
                 _(
@@ -133,26 +146,28 @@ class DossierRun:
         if spec.role == APPLICANT_ROLE:
             task.assignee_id = self.dossier.applicant_id
         else:
-            task.group_id = self._group_for(spec.role).id
+            task.group_id = self._group_id_for(spec.role)
         if spec.allowance:
             task.due_at = self.calendar.due_for(self.now, Span.parse(spec.allowance, self.procedure.deadline_kind))
         db.session.add(task)
+        self.open_tasks.append(task)
+        # A new dict, so the JSON column sees the change.
+        self.dossier.step_rounds = {**(self.dossier.step_rounds or {}), step.bpmn_id: rounds}
         self.event("step_started", step=spec, data={"due_at": task.due_at.isoformat() if task.due_at else None})
         if spec.status:
             self.set_status(spec.status, spec)
         return task
 
-    def _rounds(self, bpmn_id: str) -> int:
-        return (
-            db.session.scalar(select(func.count()).where(Task.dossier_id == self.dossier.id, Task.bpmn_id == bpmn_id))
-            or 0
-        )
+    def _group_id_for(self, role: str) -> int:
+        agency = self.dossier.agency
+        key = (agency.id, agency.config_version or 0, role)
+        return _group_ids.get_or_build(key, lambda: self._find_group_id(role))
 
-    def _group_for(self, role: str) -> Group:
-        group = db.session.scalar(
-            select(Group).where(Group.agency_id == self.dossier.agency_id, Group.role == role, Group.active)
+    def _find_group_id(self, role: str) -> int:
+        group_id = db.session.scalar(
+            select(Group.id).where(Group.agency_id == self.dossier.agency_id, Group.role == role, Group.active)
         )
-        if group is None:
+        if group_id is None:  # raised, not cached: the group may be created later
             raise ServiceError(
                 _(
                     "The agency %(agency)s has no active group for the role %(role)s.",
@@ -160,7 +175,7 @@ class DossierRun:
                     role=role,
                 )
             )
-        return group
+        return group_id
 
     # -- status and the SLA clock --------------------------------------------------------------------
 

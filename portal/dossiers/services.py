@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, or_, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from forms.builder import validate_data
@@ -31,13 +32,34 @@ from workflows.engine import EngineError, Instance
 WITHDRAWABLE = frozenset({Status.NEW, Status.RECEIVED, Status.IN_PROCESS, Status.SUPPLEMENT, Status.FINANCIAL})
 
 
-def lock_dossier(dossier_id: int) -> Dossier:
-    """Load the dossier with a row lock held until the transaction ends."""
-    stmt = select(Dossier).where(Dossier.id == dossier_id).with_for_update().execution_options(populate_existing=True)
+def lock_dossier(dossier_id: int | ScalarSelect[int]) -> Dossier:
+    """Load the dossier, its version, procedure and agency in one query, holding a lock on the dossier row only.
+
+    `FOR UPDATE OF dossiers`: locking the joined procedure or agency rows would serialise every dossier of them.
+    """
+    stmt = (
+        select(Dossier)
+        .where(Dossier.id == dossier_id)
+        .options(
+            joinedload(Dossier.version, innerjoin=True).joinedload(ProcedureVersion.procedure, innerjoin=True),
+            joinedload(Dossier.agency, innerjoin=True),
+        )
+        .with_for_update(of=Dossier)
+        .execution_options(populate_existing=True)
+    )
     dossier = db.session.scalar(stmt)
     if dossier is None:
         raise NotFound(_("No such dossier."))
     return dossier
+
+
+def _open_tasks_and(dossier: Dossier, task_id: int | None = None) -> list[Task]:
+    """The dossier's waiting tasks (and task `task_id`, whatever its state), read fresh under the lock."""
+    wanted = Task.state == TaskState.READY
+    if task_id is not None:
+        wanted = or_(wanted, Task.id == task_id)
+    stmt = select(Task).where(Task.dossier_id == dossier.id, wanted).execution_options(populate_existing=True)
+    return list(db.session.scalars(stmt))
 
 
 def submit_step(version: ProcedureVersion) -> StepSpec:
@@ -100,17 +122,18 @@ def submit_dossier(
     )
     db.session.add(dossier)
     db.session.flush()
-    _claim_files(step, clean, applicant, dossier)
-    dossier.form_data = clean
-    run = DossierRun(dossier, compiled(version), now, applicant)
-    instance = run.new_instance()
-    _run_engine(instance.run)
-    first = next((s for s in instance.ready_steps() if s.bpmn_id == step.id), None)
-    if first is None:
-        raise ServiceError(_("The process did not start at its application form."))
-    task = run.open_task(first)
-    _complete(run, task, clean, applicant)
-    run.event("submitted", note=None, data={"code": dossier.code, "channel": channel})
+    with db.session.no_autoflush:
+        _claim_files(step, clean, applicant, dossier)
+        dossier.form_data = clean
+        run = DossierRun(dossier, compiled(version), now, applicant)
+        instance = run.new_instance()
+        _run_engine(instance.run)
+        first = next((s for s in instance.ready_steps() if s.bpmn_id == step.id), None)
+        if first is None:
+            raise ServiceError(_("The process did not start at its application form."))
+        task = run.open_task(first)
+        _complete(run, task, clean, applicant)
+        run.event("submitted", note=None, data={"code": dossier.code, "channel": channel})
     db.session.flush()
     return dossier
 
@@ -127,20 +150,23 @@ def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: da
 
 
 def _complete_task(task_id: int, actor: User, data: Mapping[str, Any], now: datetime) -> Dossier:
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound(_("No such task."))
-    dossier = lock_dossier(task.dossier_id)
-    db.session.refresh(task)  # re-read after the lock: another officer may have just finished it
+    try:
+        dossier = lock_dossier(select(Task.dossier_id).where(Task.id == task_id).scalar_subquery())
+    except NotFound:
+        raise NotFound(_("No such task.")) from None
+    # Read after the lock: another officer may have just finished it.
+    tasks = _open_tasks_and(dossier, task_id)
+    task = next(t for t in tasks if t.id == task_id)
     if task.state != TaskState.READY:
         raise _already_handled(task)
     check_can_act(task, actor)
-    run = DossierRun(dossier, compiled(dossier.version), now, actor)
-    step = run.step_spec(task.bpmn_id)
-    clean = _validated(step, data)
-    _claim_files(step, clean, actor, dossier)
-    run.load_instance()
-    _complete(run, task, clean, actor)
+    with db.session.no_autoflush:  # one flush at the end: the inserts go to the database in batches
+        run = DossierRun(dossier, compiled(dossier.version), now, actor, tasks)
+        step = run.step_spec(task.bpmn_id)
+        clean = _validated(step, data)
+        _claim_files(step, clean, actor, dossier)
+        run.load_instance()
+        _complete(run, task, clean, actor)
     db.session.flush()
     return dossier
 
@@ -214,7 +240,7 @@ def withdraw_dossier(dossier_id: int, actor: User, reason: str, *, now: datetime
         raise ServiceError(_("This dossier can no longer be withdrawn."))
     if not reason or not reason.strip():
         raise InvalidInput(_("Please give a reason."), {"reason": [_("This field is required.")]})
-    run = DossierRun(dossier, compiled(dossier.version), now, actor)
+    run = DossierRun(dossier, compiled(dossier.version), now, actor, _open_tasks_and(dossier))
     run.load_instance()
     _run_engine(run.instance.cancel)
     run.set_status(Status.WITHDRAWN, note=reason.strip())
@@ -242,7 +268,7 @@ def fire_timers(dossier_id: int, *, now: datetime | None = None) -> bool:
     dossier = lock_dossier(dossier_id)
     if dossier.is_ended or dossier.next_timer_at is None or dossier.next_timer_at > now:
         return False
-    run = DossierRun(dossier, compiled(dossier.version), now, None)
+    run = DossierRun(dossier, compiled(dossier.version), now, None, _open_tasks_and(dossier))
     instance: Instance = run.load_instance()
     _run_engine(instance.refresh_timers)
     _sync(run)

@@ -27,6 +27,9 @@ class Agency(db.Model):
     # Working periods of a day as [["07:00", "11:30"], ["13:30", "17:00"]]; None means the default.
     work_periods: Mapped[list | None] = mapped_column(JSONType)
     same_day_cutoff: Mapped[time | None] = mapped_column(Time)
+    # Bumped whenever the agency's calendar or groups change, so every process knows when its cached
+    # calendar and role→group map are stale without asking the database each time.
+    config_version: Mapped[int] = mapped_column(Integer, default=1)
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id])
     departments: Mapped[list[Department]] = relationship(back_populates="agency")
@@ -75,6 +78,16 @@ class Group(db.Model):
 
     def __repr__(self) -> str:
         return f"<Group {self.role}@{self.agency_id}>"
+
+
+def touch_config(agency_id: int | None) -> None:
+    """Mark an agency's calendar/groups as changed (all agencies when None, e.g. a province-wide day off)."""
+    from sqlalchemy import update
+
+    stmt = update(Agency).values(config_version=Agency.config_version + 1)
+    if agency_id is not None:
+        stmt = stmt.where(Agency.id == agency_id)
+    db.session.execute(stmt)
 
 
 class CalendarException(db.Model):

@@ -78,6 +78,8 @@ class Dossier(db.Model):
     sla_paused_hours: Mapped[float] = mapped_column(Float, default=0.0)
     timeliness: Mapped[str | None] = mapped_column(String(10))  # early | on_time | late, when ended
     fee: Mapped[int | None] = mapped_column(BigInteger)
+    # How many times each step has been entered, to enforce the procedure's max_rounds without a query.
+    step_rounds: Mapped[dict] = mapped_column(JSONType, default=dict)
 
     version: Mapped[ProcedureVersion] = relationship()
     agency: Mapped[Agency] = relationship()

@@ -60,12 +60,13 @@ class ProcedureVersion(db.Model):
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | published | retired
     process_id: Mapped[str] = mapped_column(String(100))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # The large columns load only when asked for: running dossiers need just the checksum (the spec is cached).
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     # Decision tables deployed with this version: [{"name": "fees.dmn", "xml": "..."}]
-    dmn_files: Mapped[list] = mapped_column(JSONType, default=list)
+    dmn_files: Mapped[list] = mapped_column(JSONType, default=list, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     # What the portal reads of the BPMN (steps, roles, forms, statuses), stored so pages never re-parse XML.
-    model: Mapped[dict] = mapped_column(JSONType)
+    model: Mapped[dict] = mapped_column(JSONType, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

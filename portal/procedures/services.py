@@ -20,7 +20,7 @@ from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Agency, Group, Procedure, ProcedureVersion, User
 from workflows.bpmn_model import ProcedureModel, read_model
-from workflows.engine import CompiledProcess, compile_process
+from workflows.engine import CompiledProcess, cached_process, compile_process
 from workflows.validation import Problem, validate_bpmn, validate_dmn
 
 APPLICANT_ROLE = "applicant"
@@ -185,7 +185,10 @@ def get_procedure(key: str) -> Procedure:
 
 
 def compiled(version: ProcedureVersion) -> CompiledProcess:
-    """The parsed spec of a version, from the per-process cache."""
+    """The parsed spec of a version, from the per-process cache (its XML is loaded only on a miss)."""
+    hit = cached_process(version.checksum)
+    if hit is not None:
+        return hit
     dmn = [(f["name"], f["xml"].encode("utf-8")) for f in version.dmn_files or []]
     return compile_process(version.bpmn_xml.encode("utf-8"), dmn, version.checksum)
 

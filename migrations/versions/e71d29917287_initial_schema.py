@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bf52e9ea0f3f
+Revision ID: e71d29917287
 Revises: 
-Create Date: 2026-11-24 05:42:38.342430
+Create Date: 2026-11-24 05:51:11.232730
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'bf52e9ea0f3f'
+revision = 'e71d29917287'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('work_periods', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('same_day_cutoff', sa.Time(), nullable=True),
+    sa.Column('config_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['agencies.id'], name=op.f('fk_agencies_parent_id_agencies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agencies')),
     sa.UniqueConstraint('code', name=op.f('uq_agencies_code'))
@@ -195,6 +196,7 @@ def upgrade():
     sa.Column('sla_paused_hours', sa.Float(), nullable=False),
     sa.Column('timeliness', sa.String(length=10), nullable=True),
     sa.Column('fee', sa.BigInteger(), nullable=True),
+    sa.Column('step_rounds', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_dossiers_agency_id_agencies')),
     sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_dossiers_applicant_id_users')),
     sa.ForeignKeyConstraint(['procedure_version_id'], ['procedure_versions.id'], name=op.f('fk_dossiers_procedure_version_id_procedure_versions')),
