@@ -49,14 +49,15 @@ def postgres_url() -> str | None:
         import psycopg
 
         psycopg.connect(url.replace("+psycopg", ""), connect_timeout=3).close()
-    except Exception:  # noqa: BLE001  (any failure means: skip PostgreSQL, say so in the report)
+    except Exception:
         return None
     return url
 
 
 def machine() -> str:
-    import SpiffWorkflow  # noqa: F401  (only its version is read)
     from importlib.metadata import version
+
+    import SpiffWorkflow  # noqa: F401  (only its version is read)
 
     cpu = "unknown CPU"
     try:

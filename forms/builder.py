@@ -92,9 +92,26 @@ def clean_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+# Form classes of the steps of cached process versions, by the identity of their field list. The entry keeps the
+# list itself, so an id reused after garbage collection is never mistaken for it.
+_classes: dict[int, tuple[list[FormFieldSpec], type[Form]]] = {}
+MAX_CACHED_CLASSES = 4096
+
+
+def form_class_for(fields: list[FormFieldSpec]) -> type[Form]:
+    entry = _classes.get(id(fields))
+    if entry is not None and entry[0] is fields:
+        return entry[1]
+    if len(_classes) >= MAX_CACHED_CLASSES:
+        _classes.clear()
+    cls = build_form_class(fields)
+    _classes[id(fields)] = (fields, cls)
+    return cls
+
+
 def validate_data(fields: list[FormFieldSpec], data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """Validate raw values against a step's fields. Returns (clean data, errors by field id)."""
-    form = build_form_class(fields)(formdata=_as_formdata(data))
+    form = form_class_for(fields)(formdata=_as_formdata(data))
     if not form.validate():
         return {}, {k: [str(m) for m in v] for k, v in form.errors.items()}
     return {spec.id: clean_value(form[spec.id].data) for spec in fields}, {}

@@ -234,7 +234,7 @@ class Instance:
             if child.id not in spine and self._disposable(child):
                 for gone in _subtree(child):
                     del self.workflow.tasks[gone.id]
-                task._children = [c for c in task._children if c != child.id]  # noqa: SLF001
+                task._children = [c for c in task._children if c != child.id]
 
     def _disposable(self, root: Any) -> bool:
         last = self.workflow.last_task
@@ -250,14 +250,14 @@ class Instance:
         if (
             parent is None
             or not task.has_state(TaskState.FINISHED_MASK)
-            or len(task._children) != 1  # noqa: SLF001
+            or len(task._children) != 1
             or isinstance(task.task_spec, SubWorkflowTask)
             or task is self.workflow.last_task
         ):
             return
         child = task.children[0]
-        parent._children = [child.id if c == task.id else c for c in parent._children]  # noqa: SLF001
-        child._parent = parent.id  # noqa: SLF001
+        parent._children = [child.id if c == task.id else c for c in parent._children]
+        child._parent = parent.id
         del self.workflow.tasks[task.id]
 
     def run(self) -> None:

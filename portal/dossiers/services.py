@@ -53,8 +53,12 @@ def lock_dossier(dossier_id: int | ScalarSelect[int]) -> Dossier:
     return dossier
 
 
-def _open_tasks_and(dossier: Dossier, task_id: int | None = None) -> list[Task]:
-    """The dossier's waiting tasks (and task `task_id`, whatever its state), read fresh under the lock."""
+def _waiting_tasks(dossier: Dossier, task_id: int | None = None) -> list[Task]:
+    """The dossier's waiting steps (and step `task_id`, whatever its state), read *after* the lock.
+
+    This must be its own statement: on PostgreSQL a SELECT … FOR UPDATE that waited for another transaction
+    re-reads the locked row but not rows joined to it, which would still show the step as waiting.
+    """
     wanted = Task.state == TaskState.READY
     if task_id is not None:
         wanted = or_(wanted, Task.id == task_id)
@@ -154,8 +158,7 @@ def _complete_task(task_id: int, actor: User, data: Mapping[str, Any], now: date
         dossier = lock_dossier(select(Task.dossier_id).where(Task.id == task_id).scalar_subquery())
     except NotFound:
         raise NotFound(_("No such task.")) from None
-    # Read after the lock: another officer may have just finished it.
-    tasks = _open_tasks_and(dossier, task_id)
+    tasks = _waiting_tasks(dossier, task_id)  # another officer may have just finished it
     task = next(t for t in tasks if t.id == task_id)
     if task.state != TaskState.READY:
         raise _already_handled(task)
@@ -240,7 +243,7 @@ def withdraw_dossier(dossier_id: int, actor: User, reason: str, *, now: datetime
         raise ServiceError(_("This dossier can no longer be withdrawn."))
     if not reason or not reason.strip():
         raise InvalidInput(_("Please give a reason."), {"reason": [_("This field is required.")]})
-    run = DossierRun(dossier, compiled(dossier.version), now, actor, _open_tasks_and(dossier))
+    run = DossierRun(dossier, compiled(dossier.version), now, actor, _waiting_tasks(dossier))
     run.load_instance()
     _run_engine(run.instance.cancel)
     run.set_status(Status.WITHDRAWN, note=reason.strip())
@@ -268,7 +271,7 @@ def fire_timers(dossier_id: int, *, now: datetime | None = None) -> bool:
     dossier = lock_dossier(dossier_id)
     if dossier.is_ended or dossier.next_timer_at is None or dossier.next_timer_at > now:
         return False
-    run = DossierRun(dossier, compiled(dossier.version), now, None, _open_tasks_and(dossier))
+    run = DossierRun(dossier, compiled(dossier.version), now, None, _waiting_tasks(dossier))
     instance: Instance = run.load_instance()
     _run_engine(instance.refresh_timers)
     _sync(run)
