@@ -15,11 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from tests.schema import fresh_schema  # noqa: E402
 
 BENCHMARKS_MD = ROOT / "docs" / "BENCHMARKS.md"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -30,11 +29,7 @@ def app_on(url: str, tmp: Path) -> Iterator[Flask]:
     """A fresh schema on `url` (SQLite file or PostgreSQL database, emptied first), built by the migrations."""
     app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(tmp / "uploads")})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade(directory=str(ROOT / "migrations"))
+        fresh_schema()
         try:
             yield app
         finally:

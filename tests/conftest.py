@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 from sqlalchemy import text
 
 from config import normalize_database_url
@@ -20,8 +19,8 @@ from portal import create_app
 from portal.core.cache import clear_all
 from portal.extensions import db
 from portal.models import User
+from tests.schema import fresh_schema
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -41,11 +40,7 @@ def _schema(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Build the schema once per run, the way production does: with the migrations."""
     app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade(directory=str(ROOT / "migrations"))
+        fresh_schema()
         db.engine.dispose()
     return database_url
 
