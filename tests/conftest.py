@@ -22,7 +22,6 @@ from portal.models import User
 from tests.schema import fresh_schema
 
 
-
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
