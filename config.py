@@ -66,6 +66,17 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = None  # a long form must not lose its token; the session bounds it instead
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "MotCua@2026")
+    # Email: with no MAIL_SERVER, messages go to the log (the embedded default).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "MotCua <no-reply@motcua.local>")
+    # Rate limits (Flask-Limiter); a shared store in production so limits hold across processes.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
 
     @classmethod
     def check(cls) -> None:

@@ -59,15 +59,49 @@ def register_extensions(app: Flask) -> None:
 
     celery_init_app(app)
 
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the sign-in page itself says what to do
+    login_manager.session_protection = "strong"
+
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
-        return db.session.get(models.User, int(user_id))
+        user = db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    @app.context_processor
+    def inject_locale() -> dict:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])}
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    register_security_headers(app)
+
+
+# Every asset is served by the portal itself (government networks are often closed), so the policy can be strict.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):  # noqa: ANN001
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
 
 
 def register_errorhandlers(app: Flask) -> None:

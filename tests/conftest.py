@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from config import normalize_database_url
@@ -55,6 +56,18 @@ def _empty_tables() -> None:
     db.session.commit()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request in its own application context, as in production: a fresh `g` (Flask-Login's cached user,
+    Flask-WTF's token) and its own database session. The test's session then forgets what it had loaded, so
+    the test reads what the request committed."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+
 @pytest.fixture
 def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
@@ -65,6 +78,7 @@ def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:
             "WTF_CSRF_ENABLED": True,
         }
     )
+    app.test_client_class = FreshContextClient
     with app.app_context():
         try:
             yield app
@@ -100,3 +114,16 @@ def user(email: str) -> User:
     found = db.session.scalar(db.select(User).where(User.email == email))
     assert found is not None, email
     return found
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator:
+    """A real SMTP server on a free loopback port; the app sends its mail there."""
+    from tests.smtp import start_smtp
+
+    controller, inbox = start_smtp()
+    app.config.update(MAIL_SERVER=controller.hostname, MAIL_PORT=controller.port)
+    try:
+        yield inbox
+    finally:
+        controller.stop()
