@@ -79,9 +79,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.main.views import bp as main_bp
 
+    from portal.core import presentation
+
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     register_security_headers(app)
+    presentation.register(app)
 
 
 # Every asset is served by the portal itself (government networks are often closed), so the policy can be strict.
