@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.core.cache import ProcessCache
 from portal.core.errors import ServiceError
+from portal.dossiers.signals import dossier_event
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, Group, Status, Task, TaskState, User
 from portal.sla.calendar import Span, WorkingCalendar
@@ -280,4 +281,5 @@ class DossierRun:
             data=data,
         )
         db.session.add(entry)
+        dossier_event.send(entry, run=self)
         return entry
