@@ -22,6 +22,8 @@ from portal.extensions import db
 from portal.models import User
 from tests.schema import fresh_schema
 
+pytest_plugins = ["tests.browser"]  # live_server and browser fixtures
+
 
 def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
