@@ -6,7 +6,12 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev lint bench clean
+TRANSLATIONS := portal/translations
+# The Vietnamese (and any other) catalogs; their compiled .mo files are build products, not committed.
+PO_FILES := $(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test install install-dev translations translations-update lint bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +25,21 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install: $(VENV)/.installed translations
+install-dev: install $(VENV)/.installed-dev
+
+## Compile the message catalogs (again whenever a .po file changes)
+translations: $(MO_FILES)
+
+$(TRANSLATIONS)/%/LC_MESSAGES/messages.mo: $(TRANSLATIONS)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS) -l $*
+
+## For developers: collect the source strings again (babel.cfg) and merge them into every catalog; then
+## translate the new entries in the .po files (tests/test_i18n.py fails while one is missing or fuzzy)
+translations-update: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg --project=MotCua --copyright-holder=MotCua \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
 
 ## Install, build the SQLite database, load demo data and the bundled procedures, serve on http://127.0.0.1:5000
 run: install
@@ -42,4 +60,4 @@ bench: install-dev
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) instance/motcua.db
+	rm -rf $(VENV) instance/motcua.db $(MO_FILES)

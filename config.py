@@ -30,6 +30,28 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+def _sso_idps() -> dict[str, dict[str, Any]]:
+    """Identity providers for single sign-on (docs/SSO.md): from the TOML or JSON file named by SSO_CONFIG
+    (its [idps.<name>] tables), or one provider named "tinh" from SSO_IDP_METADATA. Empty: no SSO."""
+    path = os.environ.get("SSO_CONFIG", "")
+    if path:
+        import json
+        import tomllib
+
+        text = Path(path).read_text(encoding="utf-8")  # a missing file stops the start, as it should
+        data = json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+        return dict(data.get("idps", {}))
+    if os.environ.get("SSO_IDP_METADATA"):
+        return {
+            "tinh": {
+                "metadata": os.environ["SSO_IDP_METADATA"],
+                "cert_fingerprint": os.environ.get("SSO_IDP_CERT_FINGERPRINT", ""),
+                "label": os.environ.get("SSO_IDP_LABEL", ""),
+            }
+        }
+    return {}
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -58,7 +80,32 @@ class Config:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # Redis re-delivers a message a worker took but never acknowledged (it died) after this many seconds.
+        # No task of ours waits in the broker with an ETA, so this only bounds how long a lost job waits.
+        # Workers look for such abandoned messages every CELERY_RESTORE_INTERVAL seconds (a cheap Redis query).
+        "broker_transport_options": {
+            "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+            "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "60")),
+            "unacked_restore_throttle": 1,
+        },
     }
+    # Background work (portal/notifications). Periods of the celery beat jobs, in seconds: BPMN timers (a due
+    # timer fires within this plus one pass), deadline reminders, and the sweep that re-queues unsent messages.
+    BEAT_TIMERS_SECONDS = float(os.environ.get("BEAT_TIMERS_SECONDS", "3"))
+    BEAT_REMINDERS_SECONDS = float(os.environ.get("BEAT_REMINDERS_SECONDS", "60"))
+    BEAT_SWEEP_SECONDS = float(os.environ.get("BEAT_SWEEP_SECONDS", "30"))
+    # A step's assignee (or group) is reminded when this share of the step's allowance has passed.
+    REMINDER_SHARE = float(os.environ.get("REMINDER_SHARE", "0.75"))
+    # Seconds a worker may hold a message it claimed before another worker may take it over (it died).
+    # Longer than the slowest SMTP conversation (30 s timeout), or a slow send could be sent twice.
+    NOTIFY_CLAIM_LEASE = int(os.environ.get("NOTIFY_CLAIM_LEASE", "300"))
+    # A failed send is retried after NOTIFY_RETRY_BASE seconds, doubled each time, NOTIFY_MAX_ATTEMPTS times in all.
+    NOTIFY_RETRY_BASE = int(os.environ.get("NOTIFY_RETRY_BASE", "30"))
+    NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
+    # "module:Class" of the SMS gateway; the default writes messages to the log.
+    SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "portal.notifications.sms:LoggingSmsGateway")
+    # Links in emails and SMS point here (there is no request to take the host from in a worker).
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
@@ -77,6 +124,30 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+    # Officers' inbox: a task is "due soon" within this many working hours of its deadline; rows per page.
+    INBOX_DUE_SOON_HOURS = float(os.environ.get("INBOX_DUE_SOON_HOURS", "8"))
+    INBOX_PAGE_SIZE = int(os.environ.get("INBOX_PAGE_SIZE", "25"))
+    # Citizen portal (portal/citizen, portal/tracking): attachment limits per file field and per application,
+    # how many uploads may wait unclaimed per person (files uploaded for a form never sent), rate limits of the
+    # upload endpoint and of the public tracking page (the tracking secret must not be guessable by trying).
+    CITIZEN_MAX_FILES_PER_FIELD = int(os.environ.get("CITIZEN_MAX_FILES_PER_FIELD", "10"))
+    CITIZEN_MAX_FILES_PER_DOSSIER = int(os.environ.get("CITIZEN_MAX_FILES_PER_DOSSIER", "30"))
+    CITIZEN_MAX_PENDING_UPLOADS = int(os.environ.get("CITIZEN_MAX_PENDING_UPLOADS", "100"))
+    UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "60 per minute;600 per day")
+    TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per minute;100 per day")
+    DRAFT_AUTOSAVE_SECONDS = 5  # how often the apply form saves a draft while the citizen types
+
+    # Single sign-on (SAML 2.0 service provider, docs/SSO.md). SSO_IDPS maps a provider name (the <idp> in
+    # /sso/<idp>/...) to its settings: metadata (file or https URL), cert_fingerprint (SHA-256 pin of its
+    # signing certificate), attributes (mapping), allow_unsolicited, link_by_email, label.
+    SSO_IDPS: ClassVar[dict[str, dict[str, Any]]] = _sso_idps()
+    # The portal's public address as identity providers see it (behind a proxy); empty: taken from the request.
+    SSO_SP_BASE_URL = os.environ.get("SSO_SP_BASE_URL", "")
+    # The portal's SAML signing key pair; every process and host must use the same files.
+    SSO_SP_CERT = os.environ.get("SSO_SP_CERT", str(INSTANCE_DIR / "sso" / "sp.crt"))
+    SSO_SP_KEY = os.environ.get("SSO_SP_KEY", str(INSTANCE_DIR / "sso" / "sp.key"))
+    # Create a self-signed key pair at first use when the files are missing (off in production: see above).
+    SSO_SP_GENERATE_KEYS = _env_bool("SSO_SP_GENERATE_KEYS", True)
 
     @classmethod
     def check(cls) -> None:
@@ -98,10 +169,15 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("TEST_DATABASE_URL") or "sqlite://")
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    SSO_IDPS: ClassVar[dict[str, dict[str, Any]]] = {}  # tests start their own identity provider
+    # Test-only hook: a worker pauses this many seconds after claiming a message and before the SMTP
+    # conversation, so a test can kill it at that point (honoured only when TESTING).
+    NOTIFY_TEST_SEND_DELAY = float(os.environ.get("NOTIFY_TEST_SEND_DELAY", "0"))
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    SSO_SP_GENERATE_KEYS = _env_bool("SSO_SP_GENERATE_KEYS", False)  # one key pair, shared by every host
 
     @classmethod
     def check(cls) -> None:

@@ -83,6 +83,21 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    from portal.sso.views import bp as sso_bp  # /sso/<idp>/… and `flask sso …`
+
+    app.register_blueprint(sso_bp)
+    from portal.inbox import register_blueprints as register_officer_pages  # inbox + documents
+
+    register_officer_pages(app)
+    from portal.citizen import register_blueprints as register_citizen_pages  # catalogue, citizen, tracking
+
+    register_citizen_pages(app)
+    from portal.notifications import init_app as init_notifications  # /notifications, outbox, Celery jobs
+
+    init_notifications(app)
+    from portal.admin import register_blueprints as register_admin_pages  # /admin/… (administrators only)
+
+    register_admin_pages(app)
     register_security_headers(app)
     presentation.register(app)
 

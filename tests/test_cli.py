@@ -48,7 +48,7 @@ def test_validate_checks_roles_against_an_agency(runner, demo: Flask) -> None:
     assert runner.invoke(args=["procedure", "validate", path]).exit_code == 0
     result = runner.invoke(args=["procedure", "validate", "--agency", "000.00.31.H56", path])
     assert result.exit_code == 1
-    assert "role" in result.output
+    assert "vai trò recepton không xác định" in result.output
 
 
 def test_validate_a_missing_file(runner, tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ def test_deploy_a_new_version_and_publish_it(runner, demo: Flask, tmp_path: Path
 def test_deploy_to_an_unknown_agency(runner, demo: Flask) -> None:
     result = runner.invoke(args=["procedure", "deploy", str(PROCEDURES / "birth_registration.bpmn"), "--agency", "999"])
     assert result.exit_code == 1
-    assert "unknown agency unit code 999" in result.output
+    assert "không tìm thấy cơ quan có mã đơn vị 999" in result.output
 
 
 def test_timers_run_due_with_nothing_due(runner, demo: Flask) -> None:

@@ -67,7 +67,7 @@ def test_two_officers_complete_the_same_task_exactly_one_wins(demo: Flask) -> No
     assert results.count("done") == 1
     loser = next(r for r in results if r != "done")
     assert isinstance(loser, Conflict), loser
-    assert "already handled by" in loser.message
+    assert "Bước này đã được" in loser.message
     db.session.expire_all()
     done = db.session.get(Task, task_id)
     assert done.state == TaskState.COMPLETED

@@ -120,7 +120,7 @@ def test_the_apology_timer_fires_before_the_due_date(demo: Flask) -> None:
     assert open_task(dossier, "appraisal")  # the appraisal still waits beside it
     assert dossier.next_timer_at is None
 
-    with pytest.raises(ServiceError, match="later than the current one"):
+    with pytest.raises(ServiceError, match="phải sau ngày hẹn hiện tại"):
         do(dossier, "apology", KTHT, {"new_appointment": "2026-01-02", "reason": "Chờ ý kiến"}, vn(2026, 1, 26, 9, 0))
     db.session.rollback()
 
@@ -166,7 +166,7 @@ def test_the_supplement_loop_is_capped(demo: Flask) -> None:
             )
     # The third answer would open the desk's check a fourth time: refused, and nothing of it is kept.
     files = upload(CITIZEN)
-    with pytest.raises(ServiceError, match="repeated 3 times"):
+    with pytest.raises(ServiceError, match="đã lặp lại 3 lần"):
         do(dossier, "reception_supplement", CITIZEN, {"supplement_documents": files}, vn(2026, 3, 2, 11, 0))
     db.session.rollback()
     assert open_task(dossier).bpmn_id == "reception_supplement"

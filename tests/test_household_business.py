@@ -113,10 +113,10 @@ def test_withdrawal_cancels_the_waiting_step(demo: Flask) -> None:
     assert dossier.timeliness is None
     assert db.session.get(Task, waiting.id).state == TaskState.CANCELLED
 
-    with pytest.raises(Conflict, match="no longer waiting"):
+    with pytest.raises(Conflict, match="không còn chờ xử lý"):
         complete_task(waiting.id, user(SPECIALIST), {"decision": "approve"}, now=vn(2026, 3, 2, 11, 0))
     db.session.rollback()
-    with pytest.raises(ServiceError, match="can no longer be withdrawn"):
+    with pytest.raises(ServiceError, match="không thể rút được nữa"):
         withdraw_dossier(dossier.id, user(CITIZEN), "lần nữa", now=vn(2026, 3, 2, 11, 0))
 
 

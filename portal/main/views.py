@@ -21,7 +21,10 @@ def healthz():
 def index():
     from flask import render_template
 
+    from portal.catalogue.services import filter_options
     from portal.models import Procedure
 
-    procedures = db.session.scalars(db.select(Procedure).where(Procedure.published).order_by(Procedure.name)).all()
-    return render_template("main/index.html", procedures=procedures)
+    # The front door of the catalogue: a search box, the fields, and the first procedures.
+    published = db.select(Procedure).where(Procedure.published).order_by(Procedure.name)
+    procedures = db.session.scalars(published.limit(12)).all()
+    return render_template("main/index.html", procedures=procedures, options=filter_options())

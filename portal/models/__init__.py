@@ -2,8 +2,12 @@
 
 from .agency import Agency, CalendarException, Department, Group
 from .audit import AuditLog
+from .citizen import Draft, Rating
 from .dossier import Attachment, Channel, Dossier, DossierCodeCounter, DossierEvent, Status
+from .dry_run import DryRun
+from .notification import DeliveryStatus, Notification, NotificationChannel, Reminder, ReminderKind
 from .procedure import SERVICE_LEVELS, Procedure, ProcedureVersion
+from .sso import RoleMapping, SamlAssertionSeen, SsoIdentity
 from .task import Task, TaskState
 from .user import Membership, User
 
@@ -14,14 +18,25 @@ __all__ = [
     "AuditLog",
     "CalendarException",
     "Channel",
+    "DeliveryStatus",
     "Department",
     "Dossier",
     "DossierCodeCounter",
     "DossierEvent",
+    "Draft",
+    "DryRun",
     "Group",
     "Membership",
+    "Notification",
+    "NotificationChannel",
     "Procedure",
     "ProcedureVersion",
+    "Rating",
+    "Reminder",
+    "ReminderKind",
+    "RoleMapping",
+    "SamlAssertionSeen",
+    "SsoIdentity",
     "Status",
     "Task",
     "TaskState",

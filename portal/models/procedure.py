@@ -38,6 +38,9 @@ class Procedure(db.Model):
     documents: Mapped[list] = mapped_column(JSONType, default=list)
     max_rounds: Mapped[int] = mapped_column(Integer, default=30)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Name, English name, code and field without diacritics, lowercased ("dang ky khai sinh"): what the
+    # catalogue search matches, so a search typed without accents finds the procedure. See portal.catalogue.text.
+    search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from portal.catalogue.text import search_text
 from portal.core import audit
 from portal.core.errors import NotFound, ServiceError
 from portal.core.time import utcnow
@@ -129,6 +130,7 @@ def apply_catalogue_defaults(procedure: Procedure, model: ProcedureModel) -> Non
     procedure.fee = int(props.get("fee") or 0)
     procedure.documents = list(model.documents)
     procedure.max_rounds = model.max_rounds
+    procedure.search_text = search_text(procedure.name, procedure.name_en, procedure.code, procedure.field)
 
 
 def _latest_version(procedure: Procedure) -> ProcedureVersion | None:

@@ -1,0 +1,24 @@
+"""The audit log: who did what, when, from where; filterable, a page at a time."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from portal.admin.access import admin_required
+from portal.admin.blueprint import bp
+from portal.admin.forms import AuditFilterForm
+from portal.admin.services import audit_log as services
+
+
+@bp.get("/audit")
+@admin_required
+def audit():
+    form = AuditFilterForm(request.args)
+    wanted = services.AuditFilter()
+    if form.validate():
+        wanted = services.AuditFilter(form.action.data or "", form.actor.data or "", form.since.data, form.until.data)
+    page = services.search(wanted, max(request.args.get("page", 1, type=int), 1))
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template(
+        "admin/audit.html", form=form, result=page, actions=services.actions(), args=args
+    ), 200 if not form.errors else 422

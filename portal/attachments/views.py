@@ -1,0 +1,94 @@
+"""Attachments over HTTP: the upload endpoint of the forms, and viewing or downloading a stored file.
+
+Who may read a file: for a file in a dossier, whoever may see the dossier (portal.dossiers.access); for a file
+not yet in any dossier, only the person who uploaded it. Everyone else gets the same 404 as for a missing file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.citizen.uploads import json_refusal, store_file
+from portal.core.errors import InvalidInput
+from portal.dossiers.access import can_view_dossier
+from portal.extensions import csrf, db, limiter
+from portal.models import Attachment
+
+bp = Blueprint("attachments", __name__)
+INLINE_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})  # what browsers show themselves
+
+
+def _upload_limit() -> str:
+    return current_app.config["UPLOAD_RATE_LIMIT"]
+
+
+@bp.post("/attachments/upload")
+@csrf.exempt  # checked in json_refusal, after the sign-in check (see there why)
+@limiter.limit(_upload_limit)
+def upload():
+    refused = json_refusal()
+    if refused is not None:
+        return refused
+    posted = request.files.get("file")
+    if posted is None or not posted.filename:
+        return jsonify(error="invalid", message=_("Choose a file to upload.")), 422
+    field = (request.form.get("field") or "")[:100] or None
+    try:
+        attachment = store_file(current_user, posted, field)
+    except InvalidInput as error:
+        db.session.rollback()
+        return jsonify(error="invalid", message=error.message), 422
+    db.session.commit()
+    return jsonify(
+        id=attachment.id,
+        filename=attachment.filename,
+        size=attachment.size,
+        content_type=attachment.content_type,
+    ), 201
+
+
+def readable_attachment(attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None:
+        abort(404)
+    if attachment.dossier_id is not None:
+        allowed = can_view_dossier(current_user, attachment.dossier)
+    else:
+        allowed = attachment.uploaded_by_id == current_user.id
+    if not allowed:
+        abort(404)
+    return attachment
+
+
+def _send(attachment: Attachment, as_attachment: bool) -> Response:
+    path = Path(current_app.config["UPLOAD_DIR"]) / attachment.storage_key
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=as_attachment,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"  # personal documents stay out of shared caches
+    return response
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):
+    return _send(readable_attachment(attachment_id), as_attachment=True)
+
+
+@bp.get("/attachments/<int:attachment_id>/view")
+@login_required
+def view(attachment_id: int):
+    attachment = readable_attachment(attachment_id)
+    # HEIC (and anything unexpected) is offered as a download: most browsers cannot show it.
+    return _send(attachment, as_attachment=attachment.content_type not in INLINE_TYPES)

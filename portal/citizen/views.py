@@ -1,0 +1,86 @@
+"""Applying for a procedure: the form from the BPMN, its attachments, the autosaved draft, the receipt.
+
+The dossier pages are in dossier_views.py, on the same blueprint.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
+
+from portal.catalogue.services import published_procedure
+from portal.citizen import (
+    dossier_views,  # noqa: F401  (registers the dossier pages on the blueprint)
+    services,
+)
+from portal.citizen.blueprint import bp
+from portal.citizen.forms import step_form_class
+from portal.citizen.pages import add_upload_errors, apply_errors, step_page
+from portal.citizen.uploads import json_refusal, take_posted_files
+from portal.core.errors import ServiceError
+from portal.extensions import csrf, db
+from portal.models import Procedure
+from workflows.bpmn_model import StepSpec
+
+__all__ = ["bp"]
+
+
+def _application(key: str) -> tuple[Procedure, StepSpec]:
+    procedure = published_procedure(key)
+    version = services.apply_version(procedure) if procedure is not None else None
+    if procedure is None or version is None:
+        abort(404)
+    return procedure, services.submit_step(version)
+
+
+@bp.route("/procedures/<key>/apply", methods=["GET", "POST"])
+@login_required
+def apply(key: str):
+    procedure, step = _application(key)
+    form_class = step_form_class(step.form)
+    context = {"procedure": procedure, "autosave": current_app.config["DRAFT_AUTOSAVE_SECONDS"]}
+    if request.method == "GET":
+        draft = services.get_draft(current_user, procedure)
+        form = form_class(formdata=MultiDict(draft.data) if draft else None)
+        return step_page("citizen/apply.html", step.form, form, draft=draft, **context)
+    formdata = request.form.copy()
+    upload_errors = take_posted_files(current_user, step.form, formdata)
+    db.session.commit()  # files that were fine are kept, whatever happens to the rest of the form
+    form = form_class(formdata=formdata)
+    if form.validate() and not upload_errors:
+        try:
+            dossier = services.apply(procedure, current_user, formdata)
+        except ServiceError as error:
+            apply_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your application was sent. Keep the dossier code and the tracking secret."), "success")
+            return redirect(url_for("citizen.receipt", dossier_id=dossier.id))
+    add_upload_errors(form, upload_errors)
+    draft = services.save_draft(current_user, procedure, step.form, formdata)  # nothing typed is lost
+    db.session.commit()
+    return step_page("citizen/apply.html", step.form, form, 422, draft=draft, **context)
+
+
+@bp.route("/procedures/<key>/draft", methods=["GET", "POST"])
+@csrf.exempt  # checked in json_refusal, after the sign-in check
+def draft(key: str):
+    """The apply page's autosave (POST JSON), and a fresh CSRF token with the saved draft (GET)."""
+    if not current_user.is_authenticated:
+        return json_refusal()
+    procedure, step = _application(key)
+    if request.method == "GET":
+        saved = services.get_draft(current_user, procedure)
+        return jsonify(csrf_token=generate_csrf(), data=saved.data if saved else {})
+    refused = json_refusal()
+    if refused is not None:
+        return refused
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify(error="invalid", message=_("The draft could not be read.")), 422
+    saved = services.save_draft(current_user, procedure, step.form, payload)
+    db.session.commit()
+    return jsonify(saved_at=saved.updated_at.isoformat())

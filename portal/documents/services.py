@@ -1,0 +1,140 @@
+"""The one-stop-shop documents, read from the dossier's real data: its Task rows and timeline.
+
+- receipt (Giấy tiếp nhận hồ sơ và hẹn trả kết quả): once the desk has received the dossier;
+- supplement request (Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ): the last step that asked for more documents;
+- refusal slip (Phiếu từ chối tiếp nhận giải quyết hồ sơ): the step that refused;
+- process-control slip (Phiếu kiểm soát quá trình giải quyết hồ sơ): one row per handover, for officers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.core.presentation import status_label
+from portal.extensions import db
+from portal.models import Dossier, Task, TaskState, User
+
+APPLICANT_ROLE = "applicant"
+TITLES = {
+    "receipt": _l("Receipt and appointment slip"),
+    "supplement_request": _l("Request to supplement the dossier"),
+    "refusal": _l("Refusal slip"),
+    "process_control": _l("Process-control slip"),
+}
+CITIZEN_DOCUMENTS = ("receipt", "supplement_request", "refusal")
+
+
+def decision_task(dossier: Dossier, outcome: str) -> Task | None:
+    """The dossier's last completed step with this decision."""
+    return db.session.scalar(
+        select(Task)
+        .where(Task.dossier_id == dossier.id, Task.state == TaskState.COMPLETED, Task.outcome == outcome)
+        .options(joinedload(Task.group), joinedload(Task.completed_by))
+        .order_by(Task.completed_at.desc(), Task.id.desc())
+        .limit(1)
+    )
+
+
+def reception_task(dossier: Dossier) -> Task | None:
+    """The desk's reception step that accepted the dossier (the officer who signs the receipt)."""
+    return db.session.scalar(
+        select(Task)
+        .where(Task.dossier_id == dossier.id, Task.kind == "reception", Task.state == TaskState.COMPLETED)
+        .options(joinedload(Task.completed_by), joinedload(Task.group))
+        .order_by(Task.completed_at.desc(), Task.id.desc())
+        .limit(1)
+    )
+
+
+def is_available(dossier: Dossier, name: str) -> bool:
+    if name == "receipt":
+        return dossier.received_at is not None
+    if name == "supplement_request":
+        return decision_task(dossier, "supplement") is not None
+    if name == "refusal":
+        return decision_task(dossier, "refuse") is not None
+    return name == "process_control"
+
+
+def available_documents(dossier: Dossier, officer: bool) -> list[tuple[str, str]]:
+    """(endpoint, title) of the documents this dossier has, for links on its pages."""
+    names = TITLES if officer else CITIZEN_DOCUMENTS
+    return [(f"documents.{name}", str(TITLES[name])) for name in names if is_available(dossier, name)]
+
+
+def may_see(user: User, dossier: Dossier, name: str) -> bool:
+    """The applicant gets the slips addressed to them; the process-control slip is the agency's own record."""
+    if name in CITIZEN_DOCUMENTS:
+        return True
+    return user.is_officer and (user.is_admin or dossier.applicant_id != user.id)
+
+
+def reason_lines(text: str | None) -> list[str]:
+    """A consolidated request is written one item a line; each becomes a numbered item on the slip."""
+    return [line.strip(" -•\t") for line in (text or "").splitlines() if line.strip(" -•\t")]
+
+
+@dataclass
+class ControlRow:
+    from_unit: str
+    from_person: str
+    to_unit: str
+    to_person: str
+    at: datetime | None
+    due_at: datetime | None
+    result: str | None  # early | on_time | late
+    note: str
+
+
+def _unit(task: Task, dossier: Dossier) -> str:
+    if task.role == APPLICANT_ROLE or task.group is None:
+        return _("Applicant")
+    return task.group.name
+
+
+def _person(task: Task, dossier: Dossier) -> str:
+    if task.role == APPLICANT_ROLE:
+        return dossier.applicant.full_name
+    who = task.completed_by or task.assignee
+    return who.full_name if who else ""
+
+
+def control_rows(dossier: Dossier) -> list[ControlRow]:
+    """One row per handover: a finished step hands the dossier to the steps it opened (same moment)."""
+    tasks = list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.dossier_id == dossier.id, Task.state != TaskState.CANCELLED)
+            .options(joinedload(Task.group), joinedload(Task.completed_by), joinedload(Task.assignee))
+            .order_by(Task.created_at, Task.id)
+        )
+    )
+    rows = []
+    for task in tasks:
+        if task.state != TaskState.COMPLETED:
+            continue
+        # The engine opens the next steps in the same run that closes this one, with the same clock reading.
+        receivers = [t for t in tasks if t.created_at == task.completed_at and t.id != task.id]
+        to_unit = ", ".join(dict.fromkeys(_unit(t, dossier) for t in receivers))
+        to_person = ", ".join(p for p in dict.fromkeys(_person(t, dossier) for t in receivers) if p)
+        if not receivers:
+            to_unit = status_label(dossier.status) if dossier.is_ended else ""
+        rows.append(
+            ControlRow(
+                from_unit=_unit(task, dossier),
+                from_person=_person(task, dossier),
+                to_unit=to_unit,
+                to_person=to_person,
+                at=task.completed_at,
+                due_at=task.due_at,
+                result=task.timeliness,
+                note=" — ".join(p for p in (task.name, task.comment) if p),
+            )
+        )
+    return rows

@@ -1,0 +1,100 @@
+"""Printable documents of a dossier, and its attachments (inline preview), for whoever may see the dossier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.dossiers.access import get_dossier_or_404
+from portal.extensions import db
+from portal.models import Attachment, Dossier
+
+from . import services
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+
+# A PDF shown inline may be framed by our own pages; every other response keeps frame-ancestors 'none'.
+INLINE_PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
+INLINE_IMAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def _dossier_for(dossier_id: int, name: str) -> Dossier:
+    dossier = get_dossier_or_404(dossier_id, current_user)
+    if not services.may_see(current_user, dossier, name):
+        abort(404)
+    if not services.is_available(dossier, name):
+        abort(404, description=_("This dossier has no such document yet."))
+    return dossier
+
+
+def _render(name: str, dossier: Dossier, **context: object) -> str:
+    return render_template(
+        f"documents/{name}.html",
+        dossier=dossier,
+        procedure=dossier.version.procedure,
+        agency=dossier.agency,
+        title=services.TITLES[name],
+        **context,
+    )
+
+
+@bp.get("/dossiers/<int:dossier_id>/receipt")
+@login_required
+def receipt(dossier_id: int):
+    dossier = _dossier_for(dossier_id, "receipt")
+    return _render(
+        "receipt",
+        dossier,
+        reception=services.reception_task(dossier),
+        attachments=sorted(dossier.attachments, key=lambda a: a.id),
+    )
+
+
+@bp.get("/dossiers/<int:dossier_id>/supplement-request")
+@login_required
+def supplement_request(dossier_id: int):
+    dossier = _dossier_for(dossier_id, "supplement_request")
+    task = services.decision_task(dossier, "supplement")
+    return _render("supplement_request", dossier, task=task, items=services.reason_lines(task.comment))
+
+
+@bp.get("/dossiers/<int:dossier_id>/refusal")
+@login_required
+def refusal(dossier_id: int):
+    dossier = _dossier_for(dossier_id, "refusal")
+    task = services.decision_task(dossier, "refuse")
+    return _render("refusal", dossier, task=task, items=services.reason_lines(task.comment))
+
+
+@bp.get("/dossiers/<int:dossier_id>/process-control")
+@login_required
+def process_control(dossier_id: int):
+    dossier = _dossier_for(dossier_id, "process_control")
+    return _render("process_control", dossier, rows=services.control_rows(dossier))
+
+
+@bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")
+@login_required
+def attachment(dossier_id: int, attachment_id: int):
+    """An attachment of a dossier I may see: images and PDFs inline when asked, anything else downloaded."""
+    dossier = get_dossier_or_404(dossier_id, current_user)
+    found = db.session.get(Attachment, attachment_id)
+    if found is None or found.dossier_id != dossier.id:
+        abort(404)
+    path = Path(current_app.config["UPLOAD_DIR"]) / found.storage_key
+    if not path.is_file():
+        abort(404, description=_("The file is missing from the store; please tell the administrator."))
+    previewable = found.content_type in ("application/pdf", "image/jpeg", "image/png")
+    inline = previewable and request.args.get("inline") == "1"
+    response = send_file(
+        path, mimetype=found.content_type, as_attachment=not inline, download_name=found.filename, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    if inline:
+        is_pdf = found.content_type == "application/pdf"
+        response.headers["Content-Security-Policy"] = INLINE_PDF_CSP if is_pdf else INLINE_IMAGE_CSP
+        response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response

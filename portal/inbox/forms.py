@@ -1,0 +1,143 @@
+"""Forms of the officer pages: the step's own form (built from the BPMN), comments, filters, bulk actions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, TextAreaField, validators
+from wtforms.fields.choices import SelectChoice
+
+from forms.builder import FILE_IDS_PATTERN, make_field
+from portal.core.presentation import STATUS_LABELS
+from portal.dossiers.services import REASON_REQUIRED
+from workflows.bpmn_model import StepSpec
+
+from .queries import TABS
+
+# Decisions in plain words (English); in Vietnamese the procedure's own option labels are shown.
+DECISION_WORDS = {
+    "accept": _l("Accept the dossier"),
+    "supplement": _l("Ask the applicant for more documents (say which, all at once)"),
+    "refuse": _l("Refuse the dossier (say why)"),
+    "approve": _l("Approve"),
+    "reject": _l("Send back for review (say why)"),
+    "forward": _l("Forward to the next step"),
+}
+UPLOAD_SUFFIX = "__upload"
+
+
+def _validate_with_reason(form: FlaskForm, extra_validators: Any = None) -> bool:
+    """Nobody is turned away or asked for more without being told why. A form-level check: the reason field
+    is optional (its Optional validator would stop a field-level check on a blank), and blanks count as none."""
+    ok = FlaskForm.validate(form, extra_validators)
+    if form.decision.data in REASON_REQUIRED and not (form.reason.data or "").strip():
+        form.reason.errors = [*list(form.reason.errors or []), _l("Please give the reason for this decision.")]
+        return False
+    return ok
+
+
+def step_form_class(step: StepSpec, english: bool = False) -> type[FlaskForm]:
+    """The step's BPMN form as a FlaskForm: decisions as radio buttons, files as uploads plus kept ids."""
+    attrs: dict[str, Any] = {}
+    for spec in step.form:
+        if english and spec.label_en:
+            spec = replace(spec, label=spec.label_en)
+        if spec.id == "decision" and spec.type == "enum":
+            choices = [
+                SelectChoice(v, str(DECISION_WORDS.get(v, label)) if english else label) for v, label in spec.options
+            ]
+            attrs[spec.id] = RadioField(
+                spec.label, choices=choices, validators=[validators.InputRequired(_l("Please choose a decision."))]
+            )
+        elif spec.widget == "file":
+            # Files already uploaded for this step travel in a hidden field, so an error elsewhere loses nothing.
+            kept = [validators.Optional(), validators.Regexp(FILE_IDS_PATTERN)]
+            attrs[spec.id] = HiddenField(spec.label, validators=kept)
+            attrs[spec.id + UPLOAD_SUFFIX] = FileField(spec.label, description=spec.help or "")
+        else:
+            attrs[spec.id] = make_field(spec)
+    names = {spec.id for spec in step.form}
+    if {"decision", "reason"} <= names:
+        attrs["validate"] = _validate_with_reason
+    return type("TaskForm", (FlaskForm,), attrs)
+
+
+class CommentForm(FlaskForm):
+    text = TextAreaField(
+        _l("Comment"),
+        validators=[validators.InputRequired(_l("Please write a comment.")), validators.Length(max=2000)],
+        description=_l("Seen by the officers of the agency, not by the applicant."),
+    )
+
+
+class ActionForm(FlaskForm):
+    """Claim or release: the CSRF token is the whole form."""
+
+
+class IntListField(Field):
+    """Every value of a repeated input (checkboxes), as whole numbers; anything else is an error."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = []
+        for value in valuelist:
+            if not value.isdigit():
+                raise ValueError(_l("Not a valid task."))
+            self.data.append(int(value))
+
+    def _value(self) -> str:
+        return ""
+
+
+class BulkForm(FlaskForm):
+    task_ids = IntListField(_l("Tasks"), default=list)
+    assignee_id = SelectField(_l("Reassign to"), choices=[], validate_choice=False)
+    action = SelectField(
+        _l("Action"),
+        choices=[SelectChoice("claim", _l("Claim")), SelectChoice("reassign", _l("Reassign"))],
+        validate_choice=True,
+    )
+
+    def validate_task_ids(self, field: Field) -> None:
+        if not field.data:
+            raise validators.ValidationError(_l("Choose at least one task."))
+
+    def assignee(self) -> int | None:
+        value = self.assignee_id.data or ""
+        return int(value) if str(value).isdigit() else None
+
+
+class FilterForm(FlaskForm):
+    """The inbox's GET filters; no CSRF (they change nothing), errors shown like any other form."""
+
+    class Meta:
+        csrf = False
+
+    tab = HiddenField(default="new", validators=[validators.Optional(), validators.AnyOf((*TABS, "agency"))])
+    procedure = SelectField(_l("Procedure"), choices=[], validate_choice=False)
+    status = SelectField(
+        _l("Dossier status"),
+        choices=[SelectChoice("", _l("Any status"))]
+        + [SelectChoice(str(c), label) for c, label in STATUS_LABELS.items()],
+    )
+    due_before = DateField(_l("Due on or before"), validators=[validators.Optional()])
+    mine = BooleanField(_l("Only tasks I claimed"))
+    sort = SelectField(
+        _l("Sort by"),
+        choices=[
+            SelectChoice("due", _l("Due date, soonest first")),
+            SelectChoice("-due", _l("Due date, latest first")),
+            SelectChoice("created", _l("Arrived in the inbox, oldest first")),
+            SelectChoice("-created", _l("Arrived in the inbox, newest first")),
+            SelectChoice("received", _l("Received, oldest first")),
+            SelectChoice("-received", _l("Received, newest first")),
+        ],
+        default="due",
+    )
+
+    def validate_procedure(self, field: Field) -> None:
+        if field.data and not str(field.data).isdigit():
+            raise validators.ValidationError(_l("Not a valid choice."))

@@ -1,0 +1,135 @@
+"""What the officer's dossier and task pages show: who may open them, and the dossier read for display."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.attachments.services import parse_ids
+from portal.dossiers.access import get_dossier_or_404, get_task_or_404
+from portal.extensions import db
+from portal.models import Attachment, Dossier, DossierEvent, Group, Task, TaskState, User
+from portal.procedures.services import compiled
+from workflows.bpmn_model import StepSpec
+
+from .queries import scope_of
+
+
+def officer_task_or_404(task_id: int, user: User) -> Task:
+    """A task of one of my groups, or of an agency I lead (to reassign it). Anything else looks unknown."""
+    if not user.is_authenticated or not user.is_officer:
+        abort(404)
+    task = get_task_or_404(task_id, user)
+    scope = scope_of(user)
+    if task.group_id in scope.group_ids or user.is_admin:
+        return task
+    if task.group_id is not None and scope.leader_agency_ids:
+        agency_id = db.session.scalar(select(Group.agency_id).where(Group.id == task.group_id))
+        if agency_id in scope.leader_agency_ids:
+            return task
+    abort(404)
+
+
+def officer_dossier_or_404(dossier_id: int, user: User) -> Dossier:
+    """A dossier of my agencies (the citizen has their own pages)."""
+    if not user.is_authenticated or not user.is_officer:
+        abort(404)
+    return get_dossier_or_404(dossier_id, user)
+
+
+def step_of(task: Task) -> StepSpec | None:
+    return compiled(task.dossier.version).model.steps.get(task.bpmn_id)
+
+
+@dataclass
+class FieldView:
+    label: str
+    value: Any
+    files: list[Attachment] = field(default_factory=list)
+
+
+def _display(spec: Any, value: Any) -> Any:
+    if spec.type == "enum":
+        return dict(spec.options).get(value, value)
+    if spec.type == "boolean":
+        return _("Yes") if value else _("No")
+    return value
+
+
+def application_fields(dossier: Dossier, english: bool = False) -> list[FieldView]:
+    """The application data, labelled with the submit step's form (the procedure's own words)."""
+    model = compiled(dossier.version).model
+    step = model.submit_step
+    data = dossier.form_data or {}
+    attachments = {a.id: a for a in dossier.attachments}
+    if step is None:
+        return [FieldView(key, value) for key, value in data.items()]
+    shown = []
+    for spec in step.form:
+        label = spec.label_en if english and spec.label_en else spec.label
+        value = data.get(spec.id)
+        if spec.widget == "file":
+            files = [attachments[i] for i in parse_ids(_ids_text(value)) if i in attachments]
+            shown.append(FieldView(label, None, files))
+        elif value not in (None, ""):
+            shown.append(FieldView(label, _display(spec, value)))
+    return shown
+
+
+def _ids_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def timeline(dossier: Dossier) -> list[DossierEvent]:
+    """The dossier's history, oldest first; the step-started lines are left out (the handover shows them)."""
+    return list(
+        db.session.scalars(
+            select(DossierEvent)
+            .where(DossierEvent.dossier_id == dossier.id, DossierEvent.kind != "step_started")
+            .options(joinedload(DossierEvent.actor))
+            .order_by(DossierEvent.at, DossierEvent.id)
+        )
+    )
+
+
+def supplement_requests(dossier: Dossier) -> list[Task]:
+    """Earlier requests for more documents, so a new one can be written as one consolidated list."""
+    return list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.dossier_id == dossier.id, Task.state == TaskState.COMPLETED, Task.outcome == "supplement")
+            .order_by(Task.completed_at)
+        )
+    )
+
+
+def open_steps(dossier: Dossier) -> list[Task]:
+    return list(
+        db.session.scalars(
+            select(Task)
+            .where(Task.dossier_id == dossier.id, Task.state == TaskState.READY)
+            .options(joinedload(Task.group), joinedload(Task.assignee))
+            .order_by(Task.id)
+        )
+    )
+
+
+def next_step_words(dossier: Dossier) -> str:
+    """What happens next, for the flash after a step: the waiting steps and who does them."""
+    from portal.core.presentation import status_label
+
+    steps = open_steps(dossier)
+    if not steps:
+        return _("The dossier is now: %(status)s.", status=status_label(dossier.status))
+    names = []
+    for task in steps:
+        who = task.group.name if task.group else _("the applicant")
+        names.append(_("%(step)s (%(who)s)", step=task.name, who=who))
+    return _("Next: %(steps)s.", steps="; ".join(names))

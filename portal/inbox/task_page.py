@@ -1,0 +1,156 @@
+"""The task page: the dossier, its history, and the step's form; doing the step from the posted form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from portal.attachments.services import store_upload
+from portal.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
+from portal.core.time import utcnow
+from portal.core.web import put_errors_on
+from portal.dossiers.services import complete_task
+from portal.extensions import db
+from portal.models import Dossier, Task
+from portal.sla.services import calendar_for
+
+from . import pages, services
+from .forms import UPLOAD_SUFFIX, ActionForm, CommentForm, step_form_class
+from .queries import scope_of
+from .timeleft import time_left
+
+
+def _english() -> bool:
+    return str(get_locale() or "") == "en"
+
+
+def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict[str, Any]:
+    from portal.documents.services import available_documents
+
+    return {
+        "dossier": dossier,
+        "fields": pages.application_fields(dossier, _english()),
+        "attachments": sorted(dossier.attachments, key=lambda a: a.id),
+        "events": pages.timeline(dossier),
+        "open_steps": pages.open_steps(dossier),
+        "documents": available_documents(dossier, officer=True),
+        "comment_form": comment_form or CommentForm(formdata=None),
+    }
+
+
+def render_dossier(dossier: Dossier, comment_form: CommentForm | None = None, status: int = 200):
+    return render_template("inbox/dossier.html", **_dossier_context(dossier, comment_form)), status
+
+
+def can_do(task: Task) -> bool:
+    return task.is_open and task.group_id in current_user.group_ids() and task.assignee_id in (None, current_user.id)
+
+
+def render_task(task: Task, form: FlaskForm | None = None, comment_form: CommentForm | None = None, status: int = 200):
+    dossier = task.dossier
+    step = pages.step_of(task)
+    if form is None and step is not None and task.is_open:
+        form = step_form_class(step, _english())(formdata=None)
+    left = time_left(calendar_for(dossier.agency), utcnow(), task.due_at) if task.due_at and task.is_open else None
+    scope = scope_of(current_user)
+    candidates = []
+    if task.is_open and task.group_id is not None and scope.is_leader:
+        candidates = [(u, g) for u, g in services.reassign_candidates(scope.leader_agency_ids) if g.id == task.group_id]
+    context = _dossier_context(dossier, comment_form)
+    return render_template(
+        "inbox/task.html",
+        task=task,
+        step=step,
+        form=form,
+        can_do=can_do(task),
+        left=left,
+        action_form=ActionForm(formdata=None),
+        candidates=candidates,
+        requests=pages.supplement_requests(dossier),
+        upload_suffix=UPLOAD_SUFFIX,
+        **context,
+    ), status
+
+
+def _store_uploads(step: Any, form: FlaskForm) -> None:
+    """Keep uploaded files (committed on their own, unclaimed, like a citizen's uploads before submitting),
+    so their ids survive any error in the rest of the form."""
+    for spec in step.form:
+        if spec.widget != "file":
+            continue
+        upload = form[spec.id + UPLOAD_SUFFIX].data
+        if upload is None or not getattr(upload, "filename", ""):
+            continue
+        try:
+            attachment = store_upload(current_user, upload.filename, upload.read(), field=spec.id)
+        except InvalidInput as error:  # shown next to the file input, not only at the top
+            raise InvalidInput(error.message, {spec.id: [error.message]}) from None
+        kept = [v for v in (form[spec.id].data or "").split(",") if v]
+        form[spec.id].data = ",".join([*kept, str(attachment.id)])
+        db.session.commit()
+
+
+def _move_file_errors(step: Any, form: FlaskForm) -> None:
+    for spec in step.form:
+        if spec.widget == "file" and form[spec.id].errors:
+            upload = form[spec.id + UPLOAD_SUFFIX]
+            upload.errors = [*list(upload.errors or []), *form[spec.id].errors]
+            form[spec.id].errors = []
+
+
+def complete_from_form(task: Task):
+    step = pages.step_of(task)
+    if step is None or not task.is_open:
+        flash(_("This step is no longer waiting: it was already handled."), "error")
+        return redirect(url_for("inbox.task", task_id=task.id))
+    form = step_form_class(step, _english())()
+    valid = form.validate_on_submit()
+    if "csrf_token" not in form.errors:
+        try:  # files are kept even when another field has an error, so nothing has to be chosen again
+            _store_uploads(step, form)
+        except InvalidInput as error:
+            db.session.rollback()
+            put_errors_on(form, error)
+            valid = False
+    if not valid:
+        _move_file_errors(step, form)
+        return render_task(task, form, status=422)
+    status = 200
+    try:
+        data = {spec.id: form[spec.id].data for spec in step.form}
+        dossier = complete_task(task.id, current_user, data)
+    except InvalidInput as error:
+        db.session.rollback()
+        put_errors_on(form, error)
+        _move_file_errors(step, form)
+        status = 422
+    except (Conflict, NotAllowed, ServiceError) as error:
+        db.session.rollback()
+        form.form_errors.append(error.message)
+        status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, NotAllowed) else 422
+    else:
+        db.session.commit()
+        decision = _choice_label(form, "decision")
+        done = _("%(step)s is done for dossier %(code)s.", step=task.name, code=dossier.code)
+        if decision:
+            done += " " + _("Decision: %(decision)s.", decision=decision)
+        flash(done + " " + pages.next_step_words(dossier), "success")
+        return redirect(url_for("inbox.index", **_back_to_tab()))
+    return render_task(db.session.get(Task, task.id) or task, form, status=status)
+
+
+def _back_to_tab() -> dict[str, str]:
+    tab = request.args.get("tab")
+    return {"tab": tab} if tab else {}
+
+
+def _choice_label(form: FlaskForm, name: str) -> str | None:
+    if name not in form:
+        return None
+    field = form[name]
+    return next((str(c.label) for c in field.choices if c.value == field.data), None)

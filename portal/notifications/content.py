@@ -1,0 +1,210 @@
+"""What each notification says, written in the recipient's language (User.locale, Vietnamese by default).
+
+A builder returns a `Content`: a subject, a few paragraphs, labelled facts (the slip's rows) and a short SMS
+text. The email's text and HTML parts are rendered from the same `Content` by two templates, so the two never
+disagree. Templates are rendered straight from the Jinja environment: there may be no request (in a worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from portal.core.presentation import day, status_label, when
+from portal.models import Dossier, Task, User
+
+
+@dataclass
+class Content:
+    subject: str
+    paragraphs: list[str]
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    sms: str = ""
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    sms: str
+    summary: str  # the in-app line: the first paragraph
+
+
+def locale_of(user: User) -> str:
+    wanted = user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return wanted if wanted in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def render(user: User, build: Callable[[], Content]) -> Rendered:
+    """Build and render one message for `user`, in their language."""
+    lang = locale_of(user)
+    with force_locale(lang):
+        content = build()
+        context = {"content": content, "user": user, "link": link_to_notifications(), "lang": lang}
+        env = current_app.jinja_env
+        text = env.get_template("notifications/email.txt").render(context)
+        html = env.get_template("notifications/email.html").render(context)
+    return Rendered(content.subject, text, html, content.sms or content.subject, content.paragraphs[0])
+
+
+def link_to_notifications() -> str:
+    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + "/notifications/"
+
+
+def _procedure(dossier: Dossier) -> str:
+    from flask_babel import get_locale
+
+    procedure = dossier.version.procedure
+    if str(get_locale()) == "en" and procedure.name_en:
+        return procedure.name_en
+    return procedure.name
+
+
+def _dossier_facts(dossier: Dossier) -> list[tuple[str, str]]:
+    return [(_("Dossier code"), dossier.code), (_("Procedure"), _procedure(dossier))]
+
+
+# -- to the citizen ------------------------------------------------------------------------------------------
+
+
+def submitted(dossier: Dossier) -> Content:
+    return Content(
+        subject=_("Dossier %(code)s submitted", code=dossier.code),
+        paragraphs=[
+            _("We have received your application for %(procedure)s.", procedure=_procedure(dossier)),
+            _("This is your receipt. The desk will check your dossier and tell you the appointment date."),
+        ],
+        facts=[
+            *_dossier_facts(dossier),
+            (_("Submitted at"), when(dossier.submitted_at)),
+            (_("Status"), status_label(dossier.status)),
+        ],
+        sms=_("MotCua: dossier %(code)s submitted. The desk will check it.", code=dossier.code),
+    )
+
+
+def received(dossier: Dossier) -> Content:
+    return Content(
+        subject=_(
+            "Dossier %(code)s received, result due %(date)s", code=dossier.code, date=day(dossier.appointment_at)
+        ),
+        paragraphs=[
+            _("Your dossier was accepted. Receipt and appointment slip:"),
+        ],
+        facts=[
+            *_dossier_facts(dossier),
+            (_("Received at"), when(dossier.received_at)),
+            (_("Appointment for the result"), when(dossier.appointment_at)),
+        ],
+        sms=_(
+            "MotCua: dossier %(code)s received; result due %(date)s.",
+            code=dossier.code,
+            date=day(dossier.appointment_at),
+        ),
+    )
+
+
+def supplement(dossier: Dossier, reason: str | None) -> Content:
+    return Content(
+        subject=_("Dossier %(code)s: more documents needed", code=dossier.code),
+        paragraphs=[
+            _("We need more documents before your dossier can go on. Please sign in and send what is missing."),
+        ],
+        facts=[*_dossier_facts(dossier), (_("What is missing and why"), reason or "")],
+        sms=_(
+            "MotCua: dossier %(code)s needs more documents. Please sign in to see what is missing.", code=dossier.code
+        ),
+    )
+
+
+def refused(dossier: Dossier, reason: str | None) -> Content:
+    return Content(
+        subject=_("Dossier %(code)s: %(status)s", code=dossier.code, status=status_label(dossier.status)),
+        paragraphs=[_("Your dossier cannot be processed further. The reason is given below.")],
+        facts=[*_dossier_facts(dossier), (_("Status"), status_label(dossier.status)), (_("Reason"), reason or "")],
+        sms=_(
+            "MotCua: dossier %(code)s: %(status)s. Sign in to read the reason.",
+            code=dossier.code,
+            status=status_label(dossier.status),
+        ),
+    )
+
+
+def result_ready(dossier: Dossier) -> Content:
+    return Content(
+        subject=_("Dossier %(code)s: the result is ready", code=dossier.code),
+        paragraphs=[_("Processing of your dossier is finished and the result is ready to be returned to you.")],
+        facts=[*_dossier_facts(dossier), (_("Status"), status_label(dossier.status))],
+        sms=_("MotCua: the result of dossier %(code)s is ready.", code=dossier.code),
+    )
+
+
+def apology(dossier: Dossier, old: datetime | None, new: datetime | None, reason: str | None) -> Content:
+    agency = dossier.agency
+    return Content(
+        subject=_("Dossier %(code)s: apology and new appointment date", code=dossier.code),
+        paragraphs=[
+            _("Apology and new appointment for the result"),
+            _(
+                "%(agency)s apologises: your dossier could not be processed by the appointment date. "
+                "The result will be ready by the new date below.",
+                agency=agency.name_en if _is_english() and agency.name_en else agency.name,
+            ),
+        ],
+        facts=[
+            *_dossier_facts(dossier),
+            (_("Applicant"), dossier.applicant.full_name),
+            (_("Former appointment"), when(old)),
+            (_("New appointment"), when(new)),
+            (_("Reason for the delay"), reason or ""),
+        ],
+        sms=_(
+            "MotCua: we apologise, dossier %(code)s is delayed. New appointment: %(date)s.",
+            code=dossier.code,
+            date=day(new),
+        ),
+    )
+
+
+def _is_english() -> bool:
+    from flask_babel import get_locale
+
+    return str(get_locale()) == "en"
+
+
+# -- to officers ---------------------------------------------------------------------------------------------
+
+
+def _task_facts(task: Task, dossier: Dossier) -> list[tuple[str, str]]:
+    return [*_dossier_facts(dossier), (_("Step"), task.name), (_("Due"), when(task.due_at))]
+
+
+def task_assigned(task: Task, dossier: Dossier, personal: bool) -> Content:
+    intro = _("This step was assigned to you.") if personal else _("A new step is waiting in your group's inbox.")
+    return Content(
+        subject=_("New task: %(step)s, dossier %(code)s", step=task.name, code=dossier.code),
+        paragraphs=[intro],
+        facts=_task_facts(task, dossier),
+    )
+
+
+def reminder(task: Task, dossier: Dossier) -> Content:
+    return Content(
+        subject=_("Deadline approaching: %(step)s, dossier %(code)s", step=task.name, code=dossier.code),
+        paragraphs=[_("This step is due soon. Please finish it before the deadline.")],
+        facts=_task_facts(task, dossier),
+    )
+
+
+def escalation(task: Task, dossier: Dossier, holder: str) -> Content:
+    return Content(
+        subject=_("Overdue: %(step)s, dossier %(code)s", step=task.name, code=dossier.code),
+        paragraphs=[_("A step of a dossier of your agency is past its deadline.")],
+        facts=[*_task_facts(task, dossier), (_("Held by"), holder)],
+    )

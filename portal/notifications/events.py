@@ -1,0 +1,152 @@
+"""Who hears about what happens to a dossier. Receivers of `dossier_event`, run inside the dossier's transaction.
+
+They only add rows (notifications, planned reminders); sending happens after the commit (see outbox.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_request_context
+from sqlalchemy import event
+
+from portal.dossiers.runtime import APPLICANT_ROLE, DossierRun
+from portal.dossiers.signals import dossier_event
+from portal.extensions import db
+from portal.models import DossierEvent, Reminder, ReminderKind, Status, Task, TaskState, User
+
+from . import content
+from .outbox import CITIZEN_CHANNELS, group_members, notify
+
+REFUSED = frozenset({Status.NOT_ACCEPTED, Status.STOPPED})
+
+
+def on_dossier_event(entry: DossierEvent, run: DossierRun, **_: Any) -> None:
+    handler = HANDLERS.get(entry.kind)
+    if handler is not None:
+        with db.session.no_autoflush:  # the dossier's own flush writes everything in one batch
+            handler(entry, run)
+
+
+def _to_citizen(run: DossierRun, kind: str, build: Any) -> None:
+    notify(run.dossier.applicant, kind, build, dossier=run.dossier, channels=CITIZEN_CHANNELS)
+
+
+def _submitted(_entry: DossierEvent, run: DossierRun) -> None:
+    _to_citizen(run, "submitted", lambda: content.submitted(run.dossier))
+
+
+def _received(_entry: DossierEvent, run: DossierRun) -> None:
+    _to_citizen(run, "received", lambda: content.received(run.dossier))
+
+
+def _last_reason(run: DossierRun) -> str | None:
+    """The reason the deciding step gave (the step just completed in this run)."""
+    done = [t for t in run.open_tasks if t.state == TaskState.COMPLETED and t.completed_at == run.now]
+    return next((t.comment for t in reversed(done) if t.comment), None)
+
+
+def _status(entry: DossierEvent, run: DossierRun) -> None:
+    new, d = entry.to_status, run.dossier
+    if new == Status.SUPPLEMENT:
+        reason = _last_reason(run)
+        _to_citizen(run, "supplement", lambda: content.supplement(d, reason))
+    elif new in REFUSED:
+        reason = entry.note or _last_reason(run)
+        _to_citizen(run, "refused", lambda: content.refused(d, reason))
+    elif new == Status.FINISHED or (new == Status.RETURNED and entry.from_status != Status.FINISHED):
+        _to_citizen(run, "result_ready", lambda: content.result_ready(d))
+
+
+def _apology(entry: DossierEvent, run: DossierRun) -> None:
+    data = entry.data or {}
+    old, new = _moment(data.get("old_appointment")), _moment(data.get("new_appointment"))
+    _to_citizen(run, "apology", lambda: content.apology(run.dossier, old, new, entry.note))
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _step_started(entry: DossierEvent, run: DossierRun) -> None:
+    task = next((t for t in reversed(run.open_tasks) if t.bpmn_id == entry.step), None)
+    if task is None or task.role == APPLICANT_ROLE or task.group_id is None:
+        return
+    actor = run.actor.id if run.actor else None
+    for member in group_members([task.group_id], exclude=actor):
+        notify(
+            member,
+            "task_assigned",
+            lambda: content.task_assigned(task, run.dossier, personal=False),
+            dossier=run.dossier,
+            task=task,
+        )
+    plan_reminders(task, run)
+
+
+def plan_reminders(task: Task, run: DossierRun) -> None:
+    """A reminder at the configured share of the step's allowance, an escalation when it runs out."""
+    if task.due_at is None:
+        return
+    share = min(max(float(current_app.config["REMINDER_SHARE"]), 0.0), 1.0)
+    if run.procedure.deadline_kind == "working":
+        allowance = run.calendar.working_hours_between(task.created_at, task.due_at)
+        remind_at = run.calendar.add_working_time(task.created_at, allowance * share)
+    else:
+        remind_at = task.created_at + (task.due_at - task.created_at) * share
+    db.session.add(Reminder(task=task, kind=ReminderKind.REMINDER, due_at=remind_at, state="pending"))
+    db.session.add(Reminder(task=task, kind=ReminderKind.ESCALATION, due_at=task.due_at, state="pending"))
+
+
+HANDLERS = {
+    "submitted": _submitted,
+    "received": _received,
+    "status": _status,
+    "apology": _apology,
+    "step_started": _step_started,
+}
+
+
+def on_assignee_set(task: Task, value: int | None, old: int | None, _initiator: Any) -> None:
+    """A step given to one officer by someone else (a leader assigning it) tells that officer.
+
+    Claiming a step for oneself says nothing; nor do the citizen's own steps.
+    """
+    if value is None or value == old or task.role in (None, APPLICANT_ROLE) or task.id is None:
+        return
+    if task.state not in (None, TaskState.READY):
+        return
+    if value == _current_user_id():
+        return
+    with db.session.no_autoflush:
+        officer = db.session.get(User, value)
+        if officer is None or task.dossier is None:
+            return
+        notify(
+            officer,
+            "task_assigned",
+            lambda: content.task_assigned(task, task.dossier, personal=True),
+            dossier=task.dossier,
+            task=task,
+        )
+
+
+def _current_user_id() -> int | None:
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return current_user.id if current_user.is_authenticated else None
+
+
+_connected = False
+
+
+def connect() -> None:
+    global _connected
+    if _connected:
+        return
+    dossier_event.connect(on_dossier_event, weak=False)
+    event.listen(Task.assignee_id, "set", on_assignee_set)
+    _connected = True
