@@ -122,20 +122,28 @@ async def sign_in(client: Client, who: str) -> None:
 # -- the load ------------------------------------------------------------------------------------------------
 
 
+OFFICER_ROLES = {
+    "tiepnhan@motcua.demo": "reception",
+    "tiepnhan2@motcua.demo": "reception",
+    "dkkd@motcua.demo": "business_registration",
+    "ktht@motcua.demo": "ktht_specialist",
+    "lanhdao@motcua.demo": "leader",
+}
+
+
 @dataclass
 class Targets:
     citizen_dossiers: list[int]
     open_dossiers: list[int]
-    desk_tasks: list[int]
-    specialist_tasks: list[int]
+    tasks_by_role: dict[str, list[int]]
 
 
 def load_targets(url: str) -> Targets:
     engine = create_engine(url)
     with engine.connect() as conn:
 
-        def ids(sql: str) -> list[int]:
-            return [r[0] for r in conn.execute(text(sql))]
+        def ids(sql: str, **params: object) -> list[int]:
+            return [r[0] for r in conn.execute(text(sql), params)]
 
         targets = Targets(
             ids(
@@ -143,21 +151,21 @@ def load_targets(url: str) -> Targets:
                 "WHERE u.email = 'congdan@motcua.demo'"
             ),
             ids("SELECT id FROM dossiers WHERE closed_at IS NULL ORDER BY id LIMIT 2000"),
-            ids(
-                "SELECT t.id FROM tasks t JOIN groups g ON g.id = t.group_id "
-                "WHERE t.state = 'ready' AND g.role = 'reception' ORDER BY t.id LIMIT 2000"
-            ),
-            ids(
-                "SELECT t.id FROM tasks t JOIN groups g ON g.id = t.group_id "
-                "WHERE t.state = 'ready' AND g.role = 'business_registration' ORDER BY t.id LIMIT 2000"
-            ),
+            {
+                role: ids(
+                    "SELECT t.id FROM tasks t JOIN groups g ON g.id = t.group_id "
+                    "WHERE t.state = 'ready' AND g.role = :role ORDER BY t.id LIMIT 2000",
+                    role=role,
+                )
+                for role in set(OFFICER_ROLES.values())
+            },
         )
     engine.dispose()
     return targets
 
 
 def officer_request(rng: random.Random, who: str, t: Targets, token: str) -> tuple[str, str, dict | None]:
-    tasks = t.desk_tasks if who.startswith("tiepnhan") else t.specialist_tasks or t.desk_tasks
+    tasks = t.tasks_by_role.get(OFFICER_ROLES[who], [])
     roll = rng.random()
     if roll < 0.30:
         return "GET", "/inbox/?tab=" + rng.choice(["new", "in_process", "overdue", "due_soon"]), None

@@ -77,9 +77,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
-    from portal.main.views import bp as main_bp
-
     from portal.core import presentation
+    from portal.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)

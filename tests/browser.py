@@ -57,7 +57,7 @@ def _playwright() -> Iterator:
 
 
 @pytest.fixture
-def browser(_playwright) -> Iterator:  # noqa: ANN001
+def browser(_playwright) -> Iterator:
     instance = _playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     try:
         yield instance
@@ -65,7 +65,7 @@ def browser(_playwright) -> Iterator:  # noqa: ANN001
         instance.close()
 
 
-def new_page(browser, locale: str = "vi-VN", phone: bool = False):  # noqa: ANN001, ANN201
+def new_page(browser, locale: str = "vi-VN", phone: bool = False):
     """A page in a fresh browser context; `phone` gives a small touch screen."""
     options: dict = {"locale": locale}
     if phone:
@@ -75,7 +75,7 @@ def new_page(browser, locale: str = "vi-VN", phone: bool = False):  # noqa: ANN0
     return context.new_page()
 
 
-def shot(page, name: str) -> Path:  # noqa: ANN001
+def shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -71,6 +71,18 @@ def test_create_and_edit_an_agency_with_a_department_and_a_group(demo, client) -
     )
     assert "already has a group with this role code" in same_role.get_data(as_text=True)
 
+    renamed = post(
+        client,
+        f"{url}/groups/{group.id}",
+        {"role": "one_stop", "name": "Bộ phận một cửa", "department_id": "0"},
+        page=f"{url}/groups/{group.id}",
+    )
+    assert renamed.status_code == 302
+    assert (db.session.get(Group, group.id).role, db.session.get(Group, group.id).department_id) == ("one_stop", None)
+    same_dept = post(client, f"{url}/departments", {"code": "vp", "name": "Trùng"}, page=url)
+    assert same_dept.status_code == 422
+    assert "This code is already used." in same_dept.get_data(as_text=True)
+
     post(client, f"{url}/groups/{group.id}/active", {"active": "0"}, page=url)
     assert db.session.get(Group, group.id).active is False
     post(client, f"/admin/agencies/{new.id}/active", {"active": "0"}, page="/admin/agencies")

@@ -47,6 +47,8 @@ def test_upload_makes_a_draft_and_the_audit_says_who(demo, client) -> None:
         ("huge.bpmn", HUGE, "larger than 2 MiB"),
         ("notes.txt", MINIMAL, "is not a .bpmn file"),
         ("empty.bpmn", b"   ", "is empty"),
+        ("photo.bpmn", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not well-formed"),
+        ("decision.bpmn", (PROCEDURES / "household_business_fee.dmn").read_bytes(), "BPMN"),
     ],
 )
 def test_bad_files_are_refused_with_a_reason_and_nothing_changes(demo, client, name, content, reason) -> None:

@@ -28,6 +28,7 @@ def test_the_modeler_page_loads_the_bundle_and_the_version(demo, client) -> None
         assert bundle.status_code == 200
     xml = client.get(f"/admin/procedures/{proc.id}/versions/1/diagram.bpmn")
     assert xml.mimetype == "application/xml"
+    assert xml.headers["Content-Disposition"] == 'attachment; filename="birth_registration-v1.bpmn"'
     assert b"birth_registration" in xml.data
     blank = client.get("/admin/modeler/blank.bpmn").get_data(as_text=True)
     assert 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn"' in blank

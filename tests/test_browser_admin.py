@@ -179,6 +179,11 @@ def test_admin_models_fixes_publishes_and_a_citizen_applies(live_server, browser
     # e.g. a script error or a Content-Security-Policy violation.
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
 
+    # The published version opens in the modeler again, from the portal's own copy.
+    admin.get_by_role("link", name="Edit the diagram in the modeler").click()
+    admin.get_by_text("The diagram is loaded.").wait_for()
+    admin.locator('.djs-element[data-element-id="receive"]').wait_for()
+
     with live_server.server.app.app_context():
         procedure = db.session.scalar(select(Procedure).where(Procedure.key == "xac_nhan_cu_tru"))
         assert procedure.published

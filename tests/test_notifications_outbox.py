@@ -218,23 +218,22 @@ def test_the_page_needs_a_signed_in_user(client) -> None:
 
 
 class RecordingGateway:
-    """An SMS gateway plugged in through SMS_GATEWAY, as a province's operator adapter would be."""
-
-    sent: list[tuple[str, str, str]] = []  # noqa: RUF012  (shared by the instances the portal builds)
+    """An SMS gateway plugged in through SMS_GATEWAY, as a province's operator adapter would be. It keeps what
+    it sends in the app's config (the portal builds it from there), not in the class: pytest and importlib may
+    load this module twice."""
 
     def __init__(self, config) -> None:
-        self.config = config
+        self.sent = config["TEST_SMS_SENT"]
 
     def send(self, phone: str, text: str, message_id: str) -> None:
-        RecordingGateway.sent.append((phone, text, message_id))
+        self.sent.append((phone, text, message_id))
 
 
 def test_sms_go_through_the_configured_gateway(demo: Flask, app: Flask) -> None:
-    RecordingGateway.sent.clear()
-    app.config["SMS_GATEWAY"] = "tests.test_notifications_outbox:RecordingGateway"
+    app.config.update(SMS_GATEWAY="tests.test_notifications_outbox:RecordingGateway", TEST_SMS_SENT=[])
     dossier = submit("birth_registration", birth_application(), vn(2026, 3, 2, 9, 0))
-    assert len(RecordingGateway.sent) == 1
-    phone, text, message_id = RecordingGateway.sent[0]
+    assert len(app.config["TEST_SMS_SENT"]) == 1
+    phone, text, message_id = app.config["TEST_SMS_SENT"][0]
     assert phone == "0912345678"
     assert dossier.code in text
     assert len(text) <= 160 * 2  # one or two SMS parts

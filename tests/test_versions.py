@@ -80,3 +80,14 @@ def test_publishing_and_retiring_are_audited(demo: Flask, tmp_path: Path) -> Non
     assert [e.action for e in entries] == ["procedure.deploy", "procedure.publish", "procedure.retire"]
     assert entries[-1].actor_id == admin.id
     assert entries[-1].details == {"procedure": "birth_registration", "number": 2}
+
+
+def test_a_later_publication_keeps_the_catalogue_as_edited(demo: Flask, tmp_path: Path) -> None:
+    procedure = version_of("birth_registration").procedure
+    procedure.name_en = "Birth registration (edited by an administrator)"
+    procedure.fee = 5000
+    db.session.commit()
+    deploy_file(renamed_copy(tmp_path))  # deploys and publishes version 2
+    db.session.refresh(procedure)
+    assert procedure.name_en == "Birth registration (edited by an administrator)"
+    assert procedure.fee == 5000

@@ -41,7 +41,12 @@ def version(procedure_id: int, number: int):
 @admin_required
 def version_bpmn(procedure_id: int, number: int):
     v = _version(procedure_id, number)
-    return v.bpmn_xml, 200, {"Content-Type": "application/xml; charset=utf-8"}
+    # An attachment, never a page: the XML came from an upload and must not render in the portal's origin.
+    headers = {
+        "Content-Type": "application/xml; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{v.process_id}-v{v.number}.bpmn"',
+    }
+    return v.bpmn_xml, 200, headers
 
 
 @bp.post("/procedures/<int:procedure_id>/versions/<int:number>/publish")

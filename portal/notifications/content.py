@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from portal.core.presentation import day, status_label, when
@@ -57,13 +57,13 @@ def link_to_notifications() -> str:
     return current_app.config["PORTAL_BASE_URL"].rstrip("/") + "/notifications/"
 
 
-def _procedure(dossier: Dossier) -> str:
-    from flask_babel import get_locale
+def _is_english() -> bool:
+    return str(get_locale()) == "en"
 
+
+def _procedure(dossier: Dossier) -> str:
     procedure = dossier.version.procedure
-    if str(get_locale()) == "en" and procedure.name_en:
-        return procedure.name_en
-    return procedure.name
+    return procedure.name_en if _is_english() and procedure.name_en else procedure.name
 
 
 def _dossier_facts(dossier: Dossier) -> list[tuple[str, str]]:
@@ -170,12 +170,6 @@ def apology(dossier: Dossier, old: datetime | None, new: datetime | None, reason
             date=day(new),
         ),
     )
-
-
-def _is_english() -> bool:
-    from flask_babel import get_locale
-
-    return str(get_locale()) == "en"
 
 
 # -- to officers ---------------------------------------------------------------------------------------------

@@ -148,14 +148,28 @@ def publish_version(version: ProcedureVersion, actor: User | None) -> ProcedureV
     if version.status == "retired":
         raise ServiceError(_("A retired version cannot be published again; deploy it as a new version."))
     if version.status != "published":
+        first_publication = current_version(version.procedure) is None and not _ever_published(version.procedure)
         version.status = "published"
         version.published_at = utcnow()
         version.published_by_id = actor.id if actor else None
-        apply_catalogue_defaults(version.procedure, ProcedureModel.from_dict(version.model))
+        if first_publication:
+            # Later publications keep the catalogue entry as administrators edited it.
+            apply_catalogue_defaults(version.procedure, ProcedureModel.from_dict(version.model))
         version.procedure.published = True
         db.session.flush()
         audit.record("procedure.publish", actor, version, procedure=version.procedure.key, number=version.number)
     return version
+
+
+def _ever_published(procedure: Procedure) -> bool:
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                ProcedureVersion.procedure_id == procedure.id, ProcedureVersion.published_at.is_not(None)
+            )
+        )
+        or 0
+    ) > 0
 
 
 def retire_version(version: ProcedureVersion, actor: User | None) -> ProcedureVersion:

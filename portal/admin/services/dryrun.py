@@ -8,9 +8,11 @@ not fire in a dry run (`before_due`/`after_start` answer a far-future moment).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import delete
 
 from forms.builder import validate_data
 from portal.core.errors import InvalidInput, NotFound, ServiceError
@@ -23,6 +25,7 @@ from workflows.engine import EngineError, Instance, ReadyStep
 
 FAR_FUTURE = "9999-12-31T00:00:00+00:00"
 MAX_STEPS = 200  # a dry run longer than this is surely a loop; the admin starts again
+KEEP_FOR = timedelta(days=7)  # an admin's dry runs older than this are dropped when they start a new one
 
 
 def _never(span: str) -> str:
@@ -47,6 +50,7 @@ def dry_fields(step: StepSpec) -> list[FormFieldSpec]:
 
 
 def start(version: ProcedureVersion, actor: User) -> DryRun:
+    db.session.execute(delete(DryRun).where(DryRun.user_id == actor.id, DryRun.updated_at < utcnow() - KEEP_FOR))
     instance = Instance.new(compiled(version), FUNCTIONS)
     _guard(instance.run)
     run = DryRun(user_id=actor.id, version_id=version.id, state=instance.dump(), log=[])

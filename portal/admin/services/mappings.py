@@ -12,7 +12,6 @@ from portal.core import audit
 from portal.core.errors import InvalidInput, NotFound
 from portal.extensions import db
 from portal.models import Group, RoleMapping, User
-from portal.models.agency import touch_config
 
 
 def idp_names() -> list[str]:
@@ -51,7 +50,6 @@ def add_mapping(values: dict[str, Any], actor: User) -> RoleMapping:
         raise InvalidInput(_("This mapping already exists."), {})
     mapping = RoleMapping(idp=idp, attribute=attribute, value=value, group_id=group.id)
     db.session.add(mapping)
-    touch_config(group.agency_id)
     db.session.flush()
     audit.record("admin.mapping_added", actor, mapping, idp=idp, attribute=attribute, value=value, group=group.role)
     return mapping
@@ -67,6 +65,5 @@ def remove_mapping(mapping: RoleMapping, actor: User) -> None:
         value=mapping.value,
         group=mapping.group.role,
     )
-    touch_config(mapping.group.agency_id)
     db.session.delete(mapping)
     db.session.flush()
