@@ -80,6 +80,8 @@ class Config:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # The queue jobs go to; give each environment its own when they share a broker.
+        "task_default_queue": os.environ.get("CELERY_QUEUE", "celery"),
         # Redis re-delivers a message a worker took but never acknowledged (it died) after this many seconds.
         # No task of ours waits in the broker with an ETA, so this only bounds how long a lost job waits.
         # Workers look for such abandoned messages every CELERY_RESTORE_INTERVAL seconds (a cheap Redis query).

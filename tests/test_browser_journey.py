@@ -17,7 +17,7 @@ from tests.browser import new_page, shot
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def sign_in(browser, base: str, email: str, phone: bool = False):  # noqa: ANN001, ANN201
+def sign_in(browser, base: str, email: str, phone: bool = False):
     page = new_page(browser, phone=phone)
     page.goto(f"{base}/login")
     page.locator("[name=identifier]").fill(email)
@@ -27,7 +27,7 @@ def sign_in(browser, base: str, email: str, phone: bool = False):  # noqa: ANN00
     return page
 
 
-def choose(page, name: str, value: str) -> None:  # noqa: ANN001
+def choose(page, name: str, value: str) -> None:
     """Pick an option whether the form shows it as a select or as radio buttons."""
     field = page.locator(f"[name={name}]").first
     if field.evaluate("el => el.tagName") == "SELECT":
@@ -36,13 +36,13 @@ def choose(page, name: str, value: str) -> None:  # noqa: ANN001
         page.locator(f'input[name="{name}"][value="{value}"]').check()
 
 
-def attach(page, name: str, path: Path) -> None:  # noqa: ANN001
+def attach(page, name: str, path: Path) -> None:
     page.locator(f"input[name={name}__upload]").set_input_files(str(path))
     # The upload runs in the background with a progress bar; the field then holds the attachment's id.
     expect(page.locator(f"input[name={name}]")).not_to_have_value("")
 
 
-def officer_step(browser, base: str, email: str, code: str, data: dict[str, str], name: str) -> None:  # noqa: ANN001
+def officer_step(browser, base: str, email: str, code: str, data: dict[str, str], name: str) -> None:
     page = sign_in(browser, base, email)
     link = page.get_by_role("link", name=re.compile(re.escape(code)))
     for tab in ("new", "in_process"):  # the desk's checks are new dossiers; later steps are in process

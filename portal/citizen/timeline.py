@@ -52,7 +52,7 @@ def timeline(dossier: Dossier, *, with_notes: bool = True) -> list[TimelineRow]:
     for task in steps_of(dossier):
         unit = _("You (the applicant)") if task.role == APPLICANT_ROLE else localized(task.group) if task.group else ""
         waiting = task.state == TaskState.READY
-        note = task.comment if with_notes and task.outcome in CITIZEN_FACING else None
+        note = task.reason if with_notes and task.outcome in CITIZEN_FACING else None
         rows.append(
             TimelineRow(
                 name=task.name,
@@ -88,7 +88,7 @@ def request_reason(task: Task) -> str | None:
         .limit(1)
     )
     asked = db.session.scalar(stmt)
-    return asked.comment if asked is not None else None
+    return asked.reason if asked is not None else None
 
 
 def field_labels(model: ProcedureModel, english: bool = False) -> dict[str, str]:

@@ -134,7 +134,7 @@ def control_rows(dossier: Dossier) -> list[ControlRow]:
                 at=task.completed_at,
                 due_at=task.due_at,
                 result=task.timeliness,
-                note=" — ".join(p for p in (task.name, task.comment) if p),
+                note=" — ".join(p for p in (task.name, task.reason, task.comment) if p),
             )
         )
     return rows

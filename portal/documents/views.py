@@ -58,7 +58,7 @@ def receipt(dossier_id: int):
 def supplement_request(dossier_id: int):
     dossier = _dossier_for(dossier_id, "supplement_request")
     task = services.decision_task(dossier, "supplement")
-    return _render("supplement_request", dossier, task=task, items=services.reason_lines(task.comment))
+    return _render("supplement_request", dossier, task=task, items=services.reason_lines(task.reason))
 
 
 @bp.get("/dossiers/<int:dossier_id>/refusal")
@@ -66,7 +66,7 @@ def supplement_request(dossier_id: int):
 def refusal(dossier_id: int):
     dossier = _dossier_for(dossier_id, "refusal")
     task = services.decision_task(dossier, "refuse")
-    return _render("refusal", dossier, task=task, items=services.reason_lines(task.comment))
+    return _render("refusal", dossier, task=task, items=services.reason_lines(task.reason))
 
 
 @bp.get("/dossiers/<int:dossier_id>/process-control")

@@ -80,6 +80,8 @@ REASON_REQUIRED = frozenset({"supplement", "refuse", "reject"})
 
 def _validated(step: StepSpec, data: Mapping[str, Any]) -> dict[str, Any]:
     clean, errors = validate_data(step.form, data)
+    if isinstance(clean.get("reason"), str):
+        clean["reason"] = clean["reason"].strip()
     if not errors and clean.get("decision") in REASON_REQUIRED and "reason" in clean and not clean["reason"]:
         errors = {"reason": [_("Please give the reason for this decision.")]}
     if errors:
@@ -182,13 +184,14 @@ def _complete(run: DossierRun, task: Task, clean: dict[str, Any], actor: User) -
     task.completed_at = run.now
     task.completed_by_id = actor.id
     task.outcome = clean.get("decision")
-    task.comment = clean.get("comment") or clean.get("reason")
+    task.reason = clean.get("reason") or None
+    task.comment = clean.get("comment") or None
     if task.due_at is not None:
         task.timeliness = run.calendar.classify(run.now, task.due_at).value
     run.event(
         "step_completed",
         step=step,
-        note=task.comment,
+        note=task.reason,
         data={"outcome": task.outcome, "timeliness": task.timeliness},
     )
     if step.kind == "reception" and clean.get("decision", "accept") == "accept":

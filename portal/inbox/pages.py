@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from flask import abort
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -58,6 +60,11 @@ def _display(spec: Any, value: Any) -> Any:
         return dict(spec.options).get(value, value)
     if spec.type == "boolean":
         return _("Yes") if value else _("No")
+    if spec.type == "date" and isinstance(value, str):
+        try:
+            return format_date(date.fromisoformat(value), "dd/MM/yyyy")
+        except ValueError:
+            return value
     return value
 
 

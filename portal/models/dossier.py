@@ -49,6 +49,7 @@ class Dossier(db.Model):
     __table_args__ = (
         Index("ix_dossiers_applicant_created", "applicant_id", "created_at"),
         Index("ix_dossiers_agency_status", "agency_id", "status"),
+        Index("ix_dossiers_agency_status_paused", "agency_id", "status", "sla_paused_at"),  # supplement tab
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -32,6 +32,7 @@ class Task(db.Model):
         Index("ix_tasks_group_state_due", "group_id", "state", "due_at"),
         Index("ix_tasks_assignee_state", "assignee_id", "state"),
         Index("ix_tasks_dossier_state", "dossier_id", "state"),
+        Index("ix_tasks_group_state_completed", "group_id", "state", "completed_at"),  # the finished tab
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +52,9 @@ class Task(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     outcome: Mapped[str | None] = mapped_column(String(30))
+    # What the citizen is told (the consolidated list of missing documents, why it was refused) is kept apart
+    # from the officer's comment, which may be internal.
+    reason: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
     timeliness: Mapped[str | None] = mapped_column(String(10))
 

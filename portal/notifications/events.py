@@ -44,7 +44,7 @@ def _received(_entry: DossierEvent, run: DossierRun) -> None:
 def _last_reason(run: DossierRun) -> str | None:
     """The reason the deciding step gave (the step just completed in this run)."""
     done = [t for t in run.open_tasks if t.state == TaskState.COMPLETED and t.completed_at == run.now]
-    return next((t.comment for t in reversed(done) if t.comment), None)
+    return next((t.reason for t in reversed(done) if t.reason), None)
 
 
 def _status(entry: DossierEvent, run: DossierRun) -> None:
