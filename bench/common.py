@@ -25,9 +25,18 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @contextmanager
-def app_on(url: str, tmp: Path) -> Iterator[Flask]:
-    """A fresh schema on `url` (SQLite file or PostgreSQL database, emptied first), built by the migrations."""
-    app = create_app({"ENV": "testing", "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(tmp / "uploads")})
+def app_on(url: str, tmp: Path, queue_jobs: bool = False) -> Iterator[Flask]:
+    """A fresh schema on `url` (SQLite file or PostgreSQL database, emptied first), built by the migrations.
+
+    With `queue_jobs`, background jobs (sending notifications) are queued to an in-memory broker and not run,
+    as a web process does in production with a real broker; otherwise they run eagerly in the caller.
+    """
+    overrides = {"ENV": "testing", "SQLALCHEMY_DATABASE_URI": url, "UPLOAD_DIR": str(tmp / "uploads")}
+    if queue_jobs:
+        from config import TestingConfig
+
+        overrides["CELERY"] = {**TestingConfig.CELERY, "task_always_eager": False, "broker_url": "memory://"}
+    app = create_app(overrides)
     with app.app_context():
         fresh_schema()
         try:

@@ -24,12 +24,22 @@ def create_app(config: type[Config] | str | dict[str, Any] | None = None) -> Fla
     config_class.check()
     app.config.from_object(config_class)
     app.config.update(overrides)
+    _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
 
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def _ensure_sqlite_folder(uri: str) -> None:
+    """The embedded default keeps its database in instance/, which a fresh checkout does not have yet."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and len(uri) > len(prefix):
+        from pathlib import Path
+
+        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def select_locale() -> str:
