@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from portal.extensions import db
 
@@ -68,7 +69,7 @@ def _roles_of(agency_code: str) -> set[str]:
 
     agency = db.session.scalar(db.select(Agency).where(Agency.code == agency_code))
     if agency is None:
-        click.echo(f"-:0: -: unknown agency unit code {agency_code}")
+        click.echo(f"-:0: -: {_('unknown agency unit code %(code)s', code=agency_code)}")
         sys.exit(1)
     return agency_roles(agency)
 
