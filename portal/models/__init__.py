@@ -5,6 +5,7 @@ from .audit import AuditLog
 from .citizen import Draft, Rating
 from .dossier import Attachment, Channel, Dossier, DossierCodeCounter, DossierEvent, Status
 from .dry_run import DryRun
+from .incident import Incident, IncidentState
 from .notification import DeliveryStatus, Notification, NotificationChannel, Reminder, ReminderKind
 from .procedure import SERVICE_LEVELS, Procedure, ProcedureVersion
 from .sso import RoleMapping, SamlAssertionSeen, SsoIdentity
@@ -26,6 +27,8 @@ __all__ = [
     "Draft",
     "DryRun",
     "Group",
+    "Incident",
+    "IncidentState",
     "Membership",
     "Notification",
     "NotificationChannel",
