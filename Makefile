@@ -47,14 +47,17 @@ run: install
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## Install the test tools, lint, and run the whole suite (SQLite; set TEST_DATABASE_URL for PostgreSQL)
-test: install-dev
-	$(BIN)/ruff check .
+## Install the test tools, check lint, formatting and types, and run the whole suite (SQLite; set
+## TEST_DATABASE_URL for PostgreSQL). `make test LINT=0` skips the checks (CI runs them once, not per database).
+LINT ?= 1
+test: install-dev $(if $(filter 0,$(LINT)),,lint)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## ruff's rules, ruff's formatting, and mypy on portal/, workflows/, forms/ (settings in pyproject.toml)
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install-dev
 	$(BIN)/python bench/engine.py

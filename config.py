@@ -7,6 +7,7 @@ secrets it needs; development and testing have safe local defaults so that the q
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -122,10 +123,40 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "MotCua <no-reply@motcua.local>")
-    # Rate limits (Flask-Limiter); a shared store in production so limits hold across processes.
+    # -- Sign-in, sessions and rate limits (portal/auth; README "Limits, budgets and timeouts") --
+    # Rate-limit counters (Flask-Limiter) live here. They must be shared by every process and host, or each
+    # worker counts alone: production takes the Redis of CELERY_BROKER_URL when this is not set, and refuses to
+    # start with neither (see ProductionConfig.check). memory:// is right only for one process.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "motcua")
+    # With the store unreachable, requests go on without rate limits (logged) rather than failing; the
+    # per-account sign-in delay is kept in the database and still holds.
+    RATELIMIT_SWALLOW_ERRORS = _env_bool("RATELIMIT_SWALLOW_ERRORS", True)
+    # Failed sign-ins per address (successes do not count): generous, so an office behind one address is not
+    # locked out by one person; guessing one account is stopped by the per-account delay below.
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "200 per hour")
+    # After LOGIN_BACKOFF_AFTER failed sign-ins in a row, an account (or an unknown name, alike) waits
+    # 2^(failures - LOGIN_BACKOFF_AFTER) seconds, at most LOGIN_BACKOFF_MAX_SECONDS, before the next try;
+    # a success, a new password, or LOGIN_BACKOFF_WINDOW_HOURS without failures start it over.
+    LOGIN_BACKOFF_AFTER = int(os.environ.get("LOGIN_BACKOFF_AFTER", "5"))
+    LOGIN_BACKOFF_MAX_SECONDS = int(os.environ.get("LOGIN_BACKOFF_MAX_SECONDS", "900"))
+    LOGIN_BACKOFF_WINDOW_HOURS = float(os.environ.get("LOGIN_BACKOFF_WINDOW_HOURS", "24"))
+    REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20 per hour;100 per day")
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "20 per hour;100 per day")
+    # Mails about one address (reset links, "someone tried to register with your address"); past it the answer
+    # stays the same and no mail is sent.
+    ACCOUNT_MAIL_LIMIT = os.environ.get("ACCOUNT_MAIL_LIMIT", "3 per hour")
+    # "Keep me signed in": the remember cookie lives REMEMBER_DAYS days (the server refuses older ones too), is
+    # sent only over HTTPS when sessions are, never to scripts, and not on cross-site requests.
+    REMEMBER_DAYS = int(os.environ.get("REMEMBER_DAYS", "14"))
+    REMEMBER_COOKIE_DURATION = timedelta(days=REMEMBER_DAYS)
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Reverse proxies in front of the portal that set X-Forwarded-For/-Proto (0: none). Without it, behind a
+    # proxy, every person has the proxy's address and shares one rate limit.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+    # Seconds the link that confirms a new registration stays valid.
+    REGISTER_CONFIRM_MAX_AGE = int(os.environ.get("REGISTER_CONFIRM_MAX_AGE", str(24 * 3600)))
     # Officers' inbox: a task is "due soon" within this many working hours of its deadline; rows per page.
     INBOX_DUE_SOON_HOURS = float(os.environ.get("INBOX_DUE_SOON_HOURS", "8"))
     INBOX_PAGE_SIZE = int(os.environ.get("INBOX_PAGE_SIZE", "25"))
@@ -139,6 +170,23 @@ class Config:
     TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per minute;100 per day")
     DRAFT_AUTOSAVE_SECONDS = 5  # how often the apply form saves a draft while the citizen types
 
+    # Budgets of user code (BPMN scripts, gateway conditions, timer expressions, decision tables, dry runs):
+    # code that is not provably cheap runs in a sandbox child process, stopped past this much wall-clock time
+    # and refused more than this much memory. The step then fails cleanly and an incident is recorded.
+    SCRIPT_TIME_BUDGET_MS = int(os.environ.get("SCRIPT_TIME_BUDGET_MS", "1000"))
+    SCRIPT_MEMORY_BUDGET_MB = int(os.environ.get("SCRIPT_MEMORY_BUDGET_MB", "64"))
+    # Outages (portal/main/outage.py, /healthz): the Retry-After of the 503 page shown while the database or the
+    # broker cannot be reached; how long opening a PostgreSQL connection may take before the request gives up
+    # (without it a vanished host holds a web worker for minutes); how long /healthz waits for the broker.
+    UNAVAILABLE_RETRY_AFTER = int(os.environ.get("UNAVAILABLE_RETRY_AFTER", "30"))
+    DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+    HEALTHZ_BROKER_TIMEOUT = float(os.environ.get("HEALTHZ_BROKER_TIMEOUT", "2"))
+    # PostgreSQL session limits (portal/core/database.py; SQLite ignores them), in milliseconds, 0 turns one off:
+    # a statement running longer is cancelled and its request rolled back; a transaction left idle longer is
+    # ended by the server, so no stuck request keeps rows locked.
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "30000"))
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = int(os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "60000"))
+
     # Single sign-on (SAML 2.0 service provider, docs/SSO.md). SSO_IDPS maps a provider name (the <idp> in
     # /sso/<idp>/...) to its settings: metadata (file or https URL), cert_fingerprint (SHA-256 pin of its
     # signing certificate), attributes (mapping), allow_unsolicited, link_by_email, label.
@@ -150,6 +198,11 @@ class Config:
     SSO_SP_KEY = os.environ.get("SSO_SP_KEY", str(INSTANCE_DIR / "sso" / "sp.key"))
     # Create a self-signed key pair at first use when the files are missing (off in production: see above).
     SSO_SP_GENERATE_KEYS = _env_bool("SSO_SP_GENERATE_KEYS", True)
+    # The SP metadata's validity: validUntil = now + this many days (0: no validUntil, so an IdP that enforces
+    # it never drops the portal), and cacheDuration, how often IdPs that re-read metadata should (ISO 8601
+    # duration; empty: none).
+    SSO_METADATA_VALID_DAYS = int(os.environ.get("SSO_METADATA_VALID_DAYS", "0"))
+    SSO_METADATA_CACHE_DURATION = os.environ.get("SSO_METADATA_CACHE_DURATION", "P1D")
 
     @classmethod
     def check(cls) -> None:
@@ -177,8 +230,21 @@ class TestingConfig(Config):
     NOTIFY_TEST_SEND_DELAY = float(os.environ.get("NOTIFY_TEST_SEND_DELAY", "0"))
 
 
+def shared_ratelimit_store(explicit: str | None, broker: str) -> str:
+    """Where production keeps rate-limit counters: RATELIMIT_STORAGE_URI when set (the operator's choice, even
+    memory:// for a single process), else the Redis broker, else "" (no shared store: refuse to start)."""
+    if explicit:
+        return explicit
+    if broker.startswith(("redis://", "rediss://", "redis+sentinel://")):
+        return broker
+    return ""
+
+
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    RATELIMIT_STORAGE_URI = shared_ratelimit_store(
+        os.environ.get("RATELIMIT_STORAGE_URI"), os.environ.get("CELERY_BROKER_URL", "")
+    )
     SSO_SP_GENERATE_KEYS = _env_bool("SSO_SP_GENERATE_KEYS", False)  # one key pair, shared by every host
 
     @classmethod
@@ -187,6 +253,12 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set to a random string of at least 32 characters in production")
         if "DATABASE_URL" not in os.environ:
             raise RuntimeError("DATABASE_URL must be set in production (PostgreSQL)")
+        if not cls.RATELIMIT_STORAGE_URI:
+            raise RuntimeError(
+                "Rate limits need a store shared by every process and host in production: set "
+                "RATELIMIT_STORAGE_URI (e.g. redis://host:6379/1) or use a Redis CELERY_BROKER_URL. "
+                "Set RATELIMIT_STORAGE_URI=memory:// only if the portal runs as a single process."
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -61,8 +61,6 @@ def postgres_url() -> str | None:
 def machine() -> str:
     from importlib.metadata import version
 
-    import SpiffWorkflow  # noqa: F401  (only its version is read)
-
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -246,6 +246,8 @@ def start_gunicorn(url: str, port: int, threads: int, tmp: Path) -> subprocess.P
         "DATABASE_URL": url,
         "SESSION_COOKIE_SECURE": "0",  # plain HTTP on loopback
         "LOGIN_RATE_LIMIT": "100000 per minute",  # every virtual user signs in from 127.0.0.1
+        # Production refuses to start without a shared rate-limit store; the bench's limits are out of reach.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "UPLOAD_DIR": str(tmp / "uploads"),
         "MOTCUA_INSTANCE_DIR": str(tmp),
         "SSO_SP_GENERATE_KEYS": "1",

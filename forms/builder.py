@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, Form, IntegerField, SelectField, StringField, TextAreaField, validators
 from wtforms.fields import Field
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 
 from workflows.bpmn_model import FormFieldSpec
 

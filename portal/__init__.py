@@ -17,14 +17,22 @@ def create_app(config: type[Config] | str | dict[str, Any] | None = None) -> Fla
     """
     app = Flask(__name__, instance_relative_config=False)
     overrides: dict[str, Any] = {}
+    chosen: type[Config] | str | None = None
     if isinstance(config, dict):
-        overrides = config
-        config = overrides.pop("ENV", None)
-    config_class = config if isinstance(config, type) else config_for(config)
+        overrides = dict(config)  # a copy: popping ENV must not change the caller's dict
+        chosen = overrides.pop("ENV", None)
+    else:
+        chosen = config
+    config_class = chosen if isinstance(chosen, type) else config_for(chosen)
     config_class.check()
     app.config.from_object(config_class)
     app.config.update(overrides)
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config.get("TRUSTED_PROXIES"):  # the client's address (rate limits) and scheme from the proxy
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     register_extensions(app)
     register_blueprints(app)
@@ -49,21 +57,29 @@ def select_locale() -> str:
     if not has_request_context():  # CLI, Celery tasks: the default language
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(languages, default)
 
 
 def register_extensions(app: Flask) -> None:
-    from portal import models
+    from portal import models  # noqa: F401  (registers every table before the extensions start)
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    from portal.core.database import limit_session_time
+
+    limit_session_time(app)  # PostgreSQL statement and idle-in-transaction timeouts
     migrate.init_app(app, db, directory=str(app.config.get("MIGRATIONS_DIR", "migrations")))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+
+    from workflows import sandbox
+
+    sandbox.configure(app.config.get("SCRIPT_TIME_BUDGET_MS", 1000), app.config.get("SCRIPT_MEMORY_BUDGET_MB", 64))
 
     from portal.tasks import celery_init_app
 
@@ -73,10 +89,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = None  # the sign-in page itself says what to do
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> models.User | None:
-        user = db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+    from portal.auth.sessions import load_user
+
+    # Accepts only ids of the account's current session version (portal/auth/sessions.py).
+    login_manager.user_loader(load_user)
 
     @app.context_processor
     def inject_locale() -> dict:
@@ -112,6 +128,8 @@ def register_blueprints(app: Flask) -> None:
 
 
 # Every asset is served by the portal itself (government networks are often closed), so the policy can be strict.
+# `form-action 'self'` also covers the redirects after a form POST (Chromium): so single sign-out continues to the
+# identity provider from a page of its own, not by a redirect of the sign-out form (portal/sso/views.py).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"

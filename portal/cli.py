@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
+from portal.core.web import unit_of_work
 from portal.extensions import db
 
 procedure_cli = AppGroup("procedure", help="Validate and deploy BPMN procedures.")
@@ -87,13 +88,15 @@ def deploy_command(path: str, publish: bool, agency_code: str | None, dmn: tuple
     data = _read(bpmn)
     if data is None:
         sys.exit(1)
-    result = deploy(data, str(bpmn), _dmn_for(bpmn, [Path(d) for d in dmn]), agency_code=agency_code, publish=publish)
+    dmns = _dmn_for(bpmn, [Path(d) for d in dmn])
+    with unit_of_work() as work:
+        result = deploy(data, str(bpmn), dmns, agency_code=agency_code, publish=publish)
+        if not result.ok:
+            work.discard()  # nothing is stored
     if not result.ok:
-        db.session.rollback()
         for problem in result.problems:
             click.echo(str(problem))
         sys.exit(1)
-    db.session.commit()
     v = result.version
     if v is None:  # ok results always carry a version
         raise click.ClickException("deploy returned no version")
@@ -118,9 +121,9 @@ def seed_demo_command() -> None:
     """Load demo agencies, groups, people and the bundled procedures (safe to run again)."""
     from portal.demo import seed_demo
 
-    for line in seed_demo():
-        click.echo(line)
-    db.session.commit()
+    with unit_of_work():
+        for line in seed_demo():
+            click.echo(line)
 
 
 def register(app: Flask) -> None:

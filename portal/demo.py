@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
 
-from portal.extensions import db
+from portal.extensions import Model, db
 from portal.models import Agency, Department, Group, Membership, User
 from portal.procedures.services import deploy
 
@@ -43,7 +44,10 @@ CITIZEN = ("congdan@motcua.demo", "Võ Thị Mai", "0912345678", "001190012345")
 ADMIN = ("admin@motcua.demo", "Quản trị hệ thống")
 
 
-def _get_or_create(model: type, defaults: dict | None = None, **keys: object) -> tuple[object, bool]:
+M = TypeVar("M", bound=Model)
+
+
+def _get_or_create(model: type[M], defaults: dict[str, Any] | None = None, **keys: object) -> tuple[M, bool]:
     found = db.session.scalar(select(model).filter_by(**keys))
     if found is not None:
         return found, False
@@ -57,7 +61,7 @@ def _user(email: str, full_name: str, password: str, **fields: object) -> User:
     user, created = _get_or_create(User, {"full_name": full_name, **fields}, email=email)
     if created:
         user.set_password(password)
-    return user  # type: ignore[return-value]
+    return user
 
 
 def seed_agencies() -> Agency:
@@ -81,7 +85,7 @@ def seed_agencies() -> Agency:
             agency_id=commune.id,
             role=role,
         )
-    return commune  # type: ignore[return-value]
+    return commune
 
 
 def seed_people(commune: Agency) -> None:
@@ -102,8 +106,8 @@ def seed_procedures() -> Iterator[str]:
         result = deploy(path.read_bytes(), str(path), dmn, agency_code=COMMUNE_CODE, publish=True)
         if not result.ok:
             raise RuntimeError("bundled procedure is invalid:\n" + "\n".join(map(str, result.problems)))
-        v = result.version
-        yield f"procedure {v.procedure.key} version {v.number} {v.status}"  # type: ignore[union-attr]
+        v = result.deployed
+        yield f"procedure {v.procedure.key} version {v.number} {v.status}"
 
 
 def seed_demo() -> Iterator[str]:

@@ -5,6 +5,9 @@ Everything imports them from this module, so no module needs the application obj
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import flask_sqlalchemy.model
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -30,6 +33,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+# Every model subclasses Model. At run time it is db.Model (Base plus Flask-SQLAlchemy's query property and table
+# naming); mypy cannot use an attribute of an instance as a base class, so it sees the same two bases declared.
+if TYPE_CHECKING:
+
+    class Model(flask_sqlalchemy.model.Model, Base):
+        __abstract__ = True
+
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

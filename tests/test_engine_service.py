@@ -7,7 +7,7 @@ import json
 import pytest
 from flask import Flask
 
-from portal.core.errors import ServiceError
+from portal.core.errors import StepFailed
 from portal.demo import seed_agencies, seed_people
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, Status, Task, TaskState
@@ -39,9 +39,14 @@ def test_a_failing_step_leaves_the_saved_state_usable(agency: Flask) -> None:
     before = (dossier.workflow_state, dossier.status, dossier.lock_version)
     task = open_task(dossier)
 
-    with pytest.raises(ServiceError, match="ZeroDivisionError"):
+    with pytest.raises(StepFailed) as failed:
         do(dossier, "receive", "tiepnhan@motcua.demo", {"decision": "accept", "divisor": 0}, vn(2026, 3, 2, 9))
     db.session.rollback()
+    # The person reads plain words; the engine's own text is kept for the administrators' incident.
+    assert "ZeroDivisionError" not in failed.value.message
+    assert "ZeroDivisionError" in (failed.value.detail or "")
+    assert (failed.value.kind, failed.value.operation) == ("error", "complete_task")
+    assert failed.value.dossier_id == dossier.id
 
     db.session.expire_all()
     dossier = db.session.get(Dossier, dossier.id)

@@ -308,8 +308,9 @@ def step_role(task: etree._Element, lanes: dict[str, str]) -> str | None:
         return groups
     node: etree._Element | None = task
     while node is not None:
-        if node.get("id") in lanes:
-            return lanes[node.get("id")]
+        node_id = node.get("id")
+        if node_id is not None and node_id in lanes:
+            return lanes[node_id]
         node = node.getparent()
     return None
 
@@ -331,7 +332,8 @@ def read_step(task: etree._Element, lanes: dict[str, str]) -> StepSpec:
 def read_timers(root: etree._Element) -> list[tuple[str, str, str]]:
     timers = []
     for definition in root.iter(f"{{{BPMN_NS}}}timerEventDefinition"):
-        event_id = definition.getparent().get("id") or ""
+        event = definition.getparent()  # the event that holds the definition
+        event_id = (event.get("id") if event is not None else None) or ""
         for child in definition:
             if local(child.tag) in TIMER_KINDS:
                 timers.append((event_id, local(child.tag), (child.text or "").strip()))
@@ -383,8 +385,9 @@ def _translate_texts(root: etree._Element) -> None:
                 child.text = translate_timer(child.text)
     expression = f"{{{CAMUNDA_NS}}}expression"
     for definition in root.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
-        if definition.get(expression):
-            definition.set(expression, translate_expression(definition.get(expression)))
+        text = definition.get(expression)
+        if text:
+            definition.set(expression, translate_expression(text))
 
 
 def prepare_xml(xml: bytes) -> bytes:

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
+from flask_babel import gettext as _
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
@@ -32,6 +33,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from workflows.bpmn_model import ProcedureModel, parse_xml, prepare_xml, read_model
+from workflows.sandbox import BudgetExceeded, ScriptFailed
 from workflows.scripting import make_script_engine
 
 SPEC_CACHE_SIZE = 256
@@ -47,14 +49,14 @@ _engine_now: ContextVar[datetime | None] = ContextVar("motcua_engine_now", defau
 
 class _EngineDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]  # noqa: ANN001
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]  # plain datetimes, not Self
         fixed = _engine_now.get()
         if fixed is None:
             return datetime.now(tz)
         return fixed.astimezone(tz) if tz is not None else fixed.astimezone(UTC).replace(tzinfo=None)
 
 
-_timer_module.datetime = _EngineDatetime  # type: ignore[misc]
+_timer_module.datetime = _EngineDatetime
 
 
 @contextmanager
@@ -67,7 +69,31 @@ def engine_clock(now: datetime | None) -> Iterator[None]:
 
 
 class EngineError(Exception):
-    """A step could not run (a script failed, an expression raised, the task is not ready…)."""
+    """A step could not run (a script failed, an expression raised, a budget ran out, the task is not ready…).
+
+    `message` is for the person, in their language and without engine internals; `detail` is the technical
+    text for administrators (exception, line); `kind` is "time" or "memory" when a budget ran out, else
+    "error"; `limit` says which budget ("1000 ms", "64 MB"); `element_id` is the BPMN element whose code failed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "error",
+        element_id: str | None = None,
+        detail: str | None = None,
+        limit: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.element_id = element_id
+        self.detail = detail
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)
@@ -144,7 +170,7 @@ def _parse(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], checksum: st
         spec = parser.get_spec(model.process_id)
         subprocess_specs = parser.get_subprocess_specs(model.process_id)
     except SpiffWorkflowException as exc:
-        raise EngineError(str(exc)) from exc
+        raise EngineError(_("The workflow engine cannot read this procedure."), detail=str(exc)) from exc
     return CompiledProcess(model.process_id, checksum, spec, subprocess_specs, model)
 
 
@@ -278,7 +304,7 @@ class Instance:
     def complete(self, spiff_id: str, data: Mapping[str, Any]) -> None:
         task = self.workflow.get_task_from_id(UUID(spiff_id))
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
-            raise EngineError(f"step {spiff_id} is not waiting for input")
+            raise EngineError(_("This step is not waiting for input any more."), detail=f"step {spiff_id}")
         task.data.update(data)
         self._guard(task.run)
         self.run()
@@ -304,22 +330,21 @@ class Instance:
 
     def next_timer_at(self) -> datetime | None:
         """The earliest moment a waiting timer is due, for the dossier's `next_timer_at`."""
-        moments = []
+        moments: list[datetime] = []
         for event in self.workflow.waiting_events():
             if event.event_type not in TIMER_EVENT_TYPES or event.value is None:
                 continue
-            moments.append(_timer_moment(event.value))
-        moments = [m for m in moments if m is not None]
+            moment = _timer_moment(event.value)
+            if moment is not None:
+                moments.append(moment)
         return min(moments) if moments else None
 
     def _guard(self, action: Callable[[], Any]) -> None:
         try:
             with engine_clock(self.now):
                 action()
-        except SpiffWorkflowException as exc:
-            raise EngineError(_describe(exc)) from exc
-        except Exception as exc:  # a script or expression raised: report it, the caller rolls back
-            raise EngineError(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # a script or expression raised or ran out of budget: the caller rolls back
+            raise engine_error(exc) from exc
 
 
 def _subtree(root: Any) -> list[Any]:
@@ -343,7 +368,46 @@ def _timer_moment(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _describe(exc: SpiffWorkflowException) -> str:
+def engine_error(exc: Exception) -> EngineError:
+    """What a person and an administrator are told about an exception out of SpiffWorkflow or user code."""
     task = getattr(exc, "task", None)
-    where = f" at {task.task_spec.bpmn_id}" if task is not None else ""
-    return f"{exc}{where}"
+    element_id = task.task_spec.bpmn_id if task is not None else None
+    cause = _root_cause(exc)
+    detail = _detail(exc, cause, element_id)
+    if isinstance(cause, BudgetExceeded):
+        if cause.kind == "time":
+            message = _(
+                "An automatic step of this procedure took longer than its %(limit)s limit and was stopped.",
+                limit=cause.limit,
+            )
+        else:
+            message = _(
+                "An automatic step of this procedure needed more than its %(limit)s of memory and was stopped.",
+                limit=cause.limit,
+            )
+        return EngineError(message, kind=cause.kind, element_id=element_id, detail=detail, limit=cause.limit)
+    return EngineError(_("An automatic step of this procedure failed."), element_id=element_id, detail=detail)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The user code's own exception under SpiffWorkflow's wrappers (`exception`, then the chain)."""
+    seen: set[int] = set()
+    current: BaseException = exc
+    while id(current) not in seen and not isinstance(current, BudgetExceeded):
+        seen.add(id(current))
+        context = None if current.__suppress_context__ else current.__context__
+        inner = getattr(current, "exception", None) or current.__cause__ or context
+        if not isinstance(inner, BaseException):
+            break
+        current = inner
+    return current
+
+
+def _detail(exc: Exception, cause: BaseException, element_id: str | None) -> str:
+    """Exception type and message, SpiffWorkflow's words around it (the expression), element and line."""
+    text = str(cause) if isinstance(cause, ScriptFailed) else f"{type(cause).__name__}: {cause}"
+    if cause is not exc and str(cause) not in str(exc):
+        text = f"{text} ({exc})"
+    line = getattr(cause, "script_line", None) or getattr(exc, "line_number", None)
+    where = f" at {element_id}" if element_id else ""
+    return f"{text}{where}" + (f", line {line}" if line else "")

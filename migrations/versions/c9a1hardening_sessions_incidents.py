@@ -20,6 +20,8 @@ def upgrade():
         batch_op.add_column(sa.Column("session_version", sa.Integer(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("last_failed_login_at", sa.DateTime(timezone=True), nullable=True))
+        # False for a self-registered account until its owner opens the link sent to the address.
+        batch_op.add_column(sa.Column("confirmed", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.create_table(
         "incidents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,6 +58,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_incidents_dossier_id"))
     op.drop_table("incidents")
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("confirmed")
         batch_op.drop_column("last_failed_login_at")
         batch_op.drop_column("failed_logins")
         batch_op.drop_column("session_version")

@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         views_audit,
         views_calendar,
         views_dryrun,
+        views_incidents,
         views_mappings,
         views_people,
         views_procedures,

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort, current_app
+from flask import abort
 from flask_login import current_user
+
+from portal.extensions import login_manager
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -16,7 +18,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
+            return login_manager.unauthorized()
         if not current_user.is_admin or not current_user.active:
             abort(403)
         return view(*args, **kwargs)

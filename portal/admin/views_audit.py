@@ -8,6 +8,7 @@ from portal.admin.access import admin_required
 from portal.admin.blueprint import bp
 from portal.admin.forms import AuditFilterForm
 from portal.admin.services import audit_log as services
+from portal.core.web import page_arg
 
 
 @bp.get("/audit")
@@ -17,7 +18,7 @@ def audit():
     wanted = services.AuditFilter()
     if form.validate():
         wanted = services.AuditFilter(form.action.data or "", form.actor.data or "", form.since.data, form.until.data)
-    page = services.search(wanted, max(request.args.get("page", 1, type=int), 1))
+    page = services.search(wanted, page_arg())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "admin/audit.html", form=form, result=page, actions=services.actions(), args=args

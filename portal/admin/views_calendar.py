@@ -48,9 +48,9 @@ def calendar():
 @admin_required
 def calendar_add():
     form = _form()
-    if form.validate_on_submit():
+    day = form.day.data
+    if form.validate_on_submit() and day is not None:  # the day is required: None means the form is invalid
         agency = found(agency_services.get_agency, form.agency_id.data) if form.agency_id.data else None
-        day = form.day.data
         result = attempt(
             lambda: set_calendar_day(agency, day, form.kind.data, form.note.data or None, current_user), form
         )

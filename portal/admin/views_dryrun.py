@@ -13,8 +13,6 @@ from portal.admin.services import versions as version_services
 from portal.admin.views_versions import _version
 from portal.admin.web import attempt, found
 from portal.citizen.forms import step_form_class
-from portal.extensions import db
-from portal.models import ProcedureVersion
 
 
 @bp.post("/procedures/<int:procedure_id>/versions/<int:number>/dry-run")
@@ -30,7 +28,7 @@ def dry_run_start(procedure_id: int, number: int):
 
 
 def _page(run, forms: dict | None = None, status: int = 200):  # noqa: ANN001
-    version = db.session.get(ProcedureVersion, run.version_id)
+    version = services.version_of(run)
     model = version_services.model_of(version)
     state = services.view(run)
     forms = forms or {}
@@ -54,7 +52,7 @@ def dry_run(run_id: int):
 @admin_required
 def dry_run_step(run_id: int, spiff_id: str):
     run = found(services.get_run, run_id, current_user)
-    version = db.session.get(ProcedureVersion, run.version_id)
+    version = services.version_of(run)
     ready = next((r for r in services.view(run).ready if r.spiff_id == spiff_id), None)
     if ready is None:
         return _page(run, status=409)

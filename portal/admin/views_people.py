@@ -12,6 +12,7 @@ from portal.admin.forms import ActionForm, MembershipForm, PersonEditForm, Perso
 from portal.admin.services import agencies as agency_services
 from portal.admin.services import people as services
 from portal.admin.web import attempt, found, saved, status_code
+from portal.core.web import page_arg
 from portal.models import User
 
 
@@ -19,7 +20,7 @@ from portal.models import User
 @admin_required
 def people():
     query = request.args.get("q", "")[:100]
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_arg()
     rows, total = services.staff(query, page)
     return render_template(
         "admin/people.html", people=rows, total=total, query=query, page=page, page_size=services.PAGE_SIZE

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,8 +15,7 @@ from portal.admin.services import agencies as agency_services
 from portal.admin.services import procedures as services
 from portal.admin.web import attempt, found, status_code
 from portal.core.errors import InvalidInput
-from portal.core.web import put_errors_on
-from portal.extensions import db
+from portal.core.web import put_errors_on, unit_of_work
 from portal.procedures.services import DeployResult
 
 
@@ -34,13 +35,20 @@ def _agency_choices(blank: str) -> list[tuple[str, str]]:
     return [("", blank)] + [(a.code, f"{a.code} — {a.name}") for a in agency_services.agencies(active_only=True)]
 
 
+def _deploy(action: Callable[[], DeployResult]) -> DeployResult:
+    """Deploy in one unit of work: a good version is committed, a refused one rolled back (nothing stored)."""
+    with unit_of_work() as work:
+        result = action()
+        if not result.ok:
+            work.discard()
+    return result
+
+
 def _deployed(result: DeployResult) -> bool:
-    """Commit a good version; roll back a refused one (nothing stored) and say so."""
+    """Say what a deployment stored; False for a refused one."""
     if not result.ok:
-        db.session.rollback()
         return False
-    db.session.commit()
-    version = result.version
+    version = result.deployed
     if result.unchanged:
         flash(_("These files are already version %(n)d; nothing new was stored.", n=version.number), "info")
     else:
@@ -60,9 +68,9 @@ def upload():
         except InvalidInput as error:
             put_errors_on(form, error)
         else:
-            result = services.deploy_upload(bpmn, dmns, form.agency.data or None, current_user)
+            result = _deploy(lambda: services.deploy_upload(bpmn, dmns, form.agency.data or None, current_user))
             if _deployed(result):
-                return redirect(url_for("admin.procedure", procedure_id=result.version.procedure_id))
+                return redirect(url_for("admin.procedure", procedure_id=result.deployed.procedure_id))
             problems = result.problems
     code = 422 if form.errors or problems else 200
     return render_template("admin/upload.html", form=form, problems=problems), code
@@ -104,9 +112,8 @@ def upload_dmn(procedure_id: int):
     if form.validate_on_submit():
         try:
             dmns = [services.read_upload(f, ".dmn", "dmn") for f in request.files.getlist("dmn") if f.filename]
-            result = services.deploy_dmn(proc, dmns, current_user)
+            result = _deploy(lambda: services.deploy_dmn(proc, dmns, current_user))
         except InvalidInput as error:
-            db.session.rollback()
             put_errors_on(form, error)
         else:
             if _deployed(result):
@@ -151,13 +158,11 @@ def modeler_save():
             services.get_procedure, int(payload["procedure_id"]) if str(payload["procedure_id"]).isdigit() else 0
         )
     agency = payload.get("agency") if isinstance(payload.get("agency"), str) else None
-    result = services.save_from_modeler(proc, payload.get("xml"), agency, current_user)
+    result = _deploy(lambda: services.save_from_modeler(proc, payload.get("xml"), agency, current_user))
     if not result.ok:
-        db.session.rollback()
         problems = [{"line": p.line, "element_id": p.element_id, "reason": p.reason} for p in result.problems]
         return jsonify(ok=False, problems=problems), 422
-    db.session.commit()
-    version = result.version
+    version = result.deployed
     return jsonify(
         ok=True,
         unchanged=result.unchanged,

@@ -13,6 +13,7 @@ from portal.admin.forms import ActionForm
 from portal.admin.services import procedures as procedure_services
 from portal.admin.services import versions as services
 from portal.admin.web import attempt, found
+from portal.attachments.names import content_disposition
 from portal.citizen.forms import accept_attribute, step_form_class, type_names
 from portal.extensions import db
 from portal.models import Dossier, ProcedureVersion
@@ -44,7 +45,7 @@ def version_bpmn(procedure_id: int, number: int):
     # An attachment, never a page: the XML came from an upload and must not render in the portal's origin.
     headers = {
         "Content-Type": "application/xml; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{v.process_id}-v{v.number}.bpmn"',
+        "Content-Disposition": content_disposition(f"{v.process_id}-v{v.number}.bpmn", inline=False),
     }
     return v.bpmn_xml, 200, headers
 

@@ -10,8 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from portal.core.errors import InvalidInput, NotFound, ServiceError
-from portal.core.web import put_errors_on
-from portal.extensions import db
+from portal.core.web import put_errors_on, unit_of_work
 
 T = TypeVar("T")
 
@@ -25,24 +24,22 @@ def found(load: Callable[..., T], *args: Any) -> T:
 
 
 def attempt(action: Callable[[], T], form: FlaskForm | None = None) -> T | None:
-    """Run a service call and commit; on a refusal roll back, show why (on the form or as a message), None."""
+    """Run a service call in one unit of work; on a refusal (rolled back) show why, on the form or as a
+    message, and answer None."""
     try:
-        result = action()
+        with unit_of_work():
+            result = action()
     except NotFound:
-        db.session.rollback()
         abort(404)
     except InvalidInput as error:
-        db.session.rollback()
         if form is not None:
             put_errors_on(form, error)
         else:
             flash(error.message, "error")
         return None
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
         return None
-    db.session.commit()
     return result if result is not None else True  # type: ignore[return-value]
 
 

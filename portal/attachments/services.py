@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.attachments.names import clean_filename
 from portal.core.errors import InvalidInput
 from portal.extensions import db
 from portal.models import Attachment, Dossier, User
@@ -37,8 +38,7 @@ def sniff_type(head: bytes) -> str | None:
 
 
 def _safe_name(filename: str) -> str:
-    name = Path(filename.replace("\\", "/")).name.strip() or "file"
-    return "".join(ch for ch in name if ch.isprintable())[:200]
+    return clean_filename(filename)  # look-alike slashes and dots too, not only "/" and "\\"
 
 
 def store_upload(owner: User, filename: str, data: bytes, field: str | None = None) -> Attachment:

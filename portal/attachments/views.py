@@ -12,8 +12,10 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request, sen
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.attachments.names import content_disposition
 from portal.citizen.uploads import json_refusal, store_file
 from portal.core.errors import InvalidInput
+from portal.core.web import unit_of_work
 from portal.dossiers.access import can_view_dossier
 from portal.extensions import csrf, db, limiter
 from portal.models import Attachment
@@ -38,11 +40,10 @@ def upload():
         return jsonify(error="invalid", message=_("Choose a file to upload.")), 422
     field = (request.form.get("field") or "")[:100] or None
     try:
-        attachment = store_file(current_user, posted, field)
+        with unit_of_work():
+            attachment = store_file(current_user, posted, field)
     except InvalidInput as error:
-        db.session.rollback()
         return jsonify(error="invalid", message=error.message), 422
-    db.session.commit()
     return jsonify(
         id=attachment.id,
         filename=attachment.filename,
@@ -55,7 +56,7 @@ def readable_attachment(attachment_id: int) -> Attachment:
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None:
         abort(404)
-    if attachment.dossier_id is not None:
+    if attachment.dossier is not None:
         allowed = can_view_dossier(current_user, attachment.dossier)
     else:
         allowed = attachment.uploaded_by_id == current_user.id
@@ -68,13 +69,9 @@ def _send(attachment: Attachment, as_attachment: bool) -> Response:
     path = Path(current_app.config["UPLOAD_DIR"]) / attachment.storage_key
     if not path.is_file():
         abort(404)
-    response = send_file(
-        path,
-        mimetype=attachment.content_type,
-        as_attachment=as_attachment,
-        download_name=attachment.filename,
-        max_age=0,
-    )
+    response = send_file(path, mimetype=attachment.content_type, max_age=0)
+    # Built here, not by send_file: its ASCII fallback folds "．．／" into "../" (portal/attachments/names.py).
+    response.headers["Content-Disposition"] = content_disposition(attachment.filename, inline=not as_attachment)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"  # personal documents stay out of shared caches
     return response

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from werkzeug.security import generate_password_hash
 
+from portal.auth import mails, throttle
+from portal.auth.sessions import end_all_sessions
 from portal.core import audit
 from portal.core.errors import InvalidInput
-from portal.core.mail import send_mail
 from portal.extensions import db
 from portal.models import User
 from portal.models.user import PASSWORD_METHOD
@@ -34,18 +36,46 @@ def find_account(identifier: str) -> User | None:
     return db.session.scalar(select(User).where(User.phone == normalize_phone(value)))
 
 
-def authenticate(identifier: str, password: str) -> User | None:
-    """The account if the password is right and the account may sign in locally; None otherwise."""
+@dataclass
+class SignIn:
+    """What a sign-in attempt came to: the account, or how long to wait before trying again (0: not waiting)."""
+
+    user: User | None = None
+    retry_after: int = 0
+    unconfirmed: bool = False
+
+
+def _key(identifier: str) -> str:
+    value = identifier.strip()
+    return value.lower() if "@" in value else normalize_phone(value)
+
+
+def authenticate(identifier: str, password: str) -> SignIn:
+    """Check a password, unless the account (or the unknown name, alike) must wait after repeated failures.
+
+    Known and unknown names go through the same steps (a count, a wait, one password hash), so neither the
+    answer nor its time tells whether an account exists.
+    """
     user = find_account(identifier)
     if user is None:
+        wait = throttle.unknown_wait(_key(identifier))
+        if wait:
+            return SignIn(retry_after=wait)
         User(password_hash=_DUMMY_HASH).check_password(password)
+        throttle.unknown_failed(_key(identifier))
         audit.record("auth.login_failed", None, None, identifier=identifier[:100])
-        return None
+        return SignIn()
+    wait = throttle.account_wait(user)
+    if wait or not throttle.claim_attempt(user):
+        return SignIn(retry_after=max(wait, 1))
     if not user.check_password(password) or not user.active or user.sso_only:
         audit.record("auth.login_failed", None, user)
-        return None
+        return SignIn()
+    throttle.succeeded(user)
+    if not user.confirmed:
+        return SignIn(unconfirmed=True)
     audit.record("auth.login", user, user)
-    return user
+    return SignIn(user=user)
 
 
 def register_citizen(
@@ -54,7 +84,7 @@ def register_citizen(
     email = (email or "").strip().lower() or None
     phone = normalize_phone(phone) if phone else None
     taken = db.session.scalar(
-        select(User).where(or_(User.email == email if email else False, User.phone == phone if phone else False))
+        select(User).where(or_(User.email == email if email else false(), User.phone == phone if phone else false()))
     )
     if taken is not None:
         field = "email" if email and taken.email == email else "phone"
@@ -70,8 +100,61 @@ def register_citizen(
     return user
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+def request_registration(
+    full_name: str, email: str | None, phone: str | None, citizen_id: str | None, password: str
+) -> None:
+    """Register, answering alike whether the address is taken: the password is hashed either way; a free address
+    gets an unconfirmed account and a link to confirm it, a taken one a message telling its owner."""
+    email = (email or "").strip().lower() or None
+    phone = normalize_phone(phone) if phone else None
+    candidate = User(full_name=full_name.strip(), email=email, phone=phone, citizen_id=citizen_id or None)
+    candidate.set_password(password)  # the same work in both cases
+    owners = list(
+        db.session.scalars(
+            select(User).where(
+                or_(User.email == email if email else false(), User.phone == phone if phone else false())
+            )
+        )
+    )
+    confirmed = [owner for owner in owners if owner.confirmed]
+    if confirmed:
+        for owner in confirmed:
+            if throttle.may_mail(owner.email or owner.phone or str(owner.id), "register_attempt"):
+                mails.registration_attempt(
+                    owner, url_for("auth.login", _external=True), url_for("auth.forgot_password", _external=True)
+                )
+            audit.record("auth.register_taken", None, owner)
+        db.session.flush()
+        return
+    user = _unconfirmed_account(candidate, owners)
+    if throttle.may_mail(email or phone or "", "register_confirm"):
+        mails.confirm_registration(
+            user, url_for("auth.confirm_registration", token=confirm_token(user), _external=True)
+        )
+    audit.record("auth.register", user, user)
+    db.session.flush()
+
+
+def _unconfirmed_account(candidate: User, owners: list[User]) -> User:
+    """The new account, or an earlier unconfirmed one with the same address taken over: nobody proved that
+    address, so the person who now registers with it (and then confirms it) gets it."""
+    if not owners:
+        user = User(kind="citizen", confirmed=False)
+        db.session.add(user)
+    else:
+        user = owners[0]
+        for other in owners[1:]:  # a second unconfirmed account had the phone (or email): it loses it
+            other.email = None if other.email == candidate.email else other.email
+            other.phone = None if other.phone == candidate.phone else other.phone
+        db.session.flush()
+    user.full_name, user.email, user.phone = candidate.full_name, candidate.email, candidate.phone
+    user.citizen_id, user.password_hash = candidate.citizen_id, candidate.password_hash
+    db.session.flush()
+    return user
+
+
+def _serializer(salt: str = "password-reset") -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
 def _password_stamp(user: User) -> str:
@@ -85,33 +168,68 @@ def reset_token(user: User) -> str:
     return _serializer().dumps({"id": user.id, "h": _password_stamp(user)})
 
 
-def user_for_reset_token(token: str) -> User | None:
+def confirm_token(user: User) -> str:
+    # A later registration with the same address (a new password) makes older links stop working.
+    return _serializer("register-confirm").dumps({"id": user.id, "h": _password_stamp(user)})
+
+
+def _user_for(token: str, salt: str, max_age: int) -> User | None:
     try:
-        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+        data = _serializer(salt).loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
         return None
-    user = db.session.get(User, data.get("id")) if isinstance(data, dict) else None
+    user = db.session.get(User, data.get("id")) if isinstance(data, dict) and isinstance(data.get("id"), int) else None
     if user is None or not hmac.compare_digest(_password_stamp(user), str(data.get("h"))) or not user.active:
         return None
     return user
 
 
+def user_for_reset_token(token: str) -> User | None:
+    return _user_for(token, "password-reset", current_app.config["PASSWORD_RESET_MAX_AGE"])
+
+
+def user_for_confirm_token(token: str) -> User | None:
+    user = _user_for(token, "register-confirm", current_app.config["REGISTER_CONFIRM_MAX_AGE"])
+    return user if user is not None and not user.confirmed else None
+
+
+def confirm_account(user: User) -> None:
+    user.confirmed = True
+    db.session.flush()
+    audit.record("auth.register_confirmed", user, user)
+
+
 def send_reset_link(email: str) -> None:
-    """Mail a reset link if the account exists; say nothing either way (no account discovery)."""
+    """Write a reset link to the outbox if the account may have one; the same answer and the same work either
+    way (no account discovery), and at most ACCOUNT_MAIL_LIMIT mails per address."""
     user = find_account(email)
-    if user is None or not user.email or user.sso_only:
+    eligible = user is not None and bool(user.email) and not user.sso_only and user.active
+    link = url_for("auth.reset_password", token=reset_token(user or User(id=0)), _external=True)
+    if user is None or not eligible or not throttle.may_mail(email, "password_reset"):
+        mails.rehearse_reset_link(link)
+        audit.record("auth.reset_requested", None, user, email=email[:100])  # one row written either way
+        db.session.flush()
         return
-    link = url_for("auth.reset_password", token=reset_token(user), _external=True)
-    text = _(
-        "Hello %(name)s,\n\nTo choose a new password for MotCua, open this link within one hour:\n%(link)s\n\n"
-        "If you did not ask for this, ignore this message; your password stays as it is.",
-        name=user.full_name,
-        link=link,
-    )
-    send_mail(user.email, _("Reset your MotCua password"), text)
+    mails.reset_link(user, link)
     audit.record("auth.reset_requested", user, user)
+    db.session.flush()
 
 
 def set_new_password(user: User, password: str) -> None:
+    """A new password (from a reset link): every session and remember cookie of the account ends, the count
+    of failed sign-ins starts over, and the link proved the address, so the account is confirmed."""
     user.set_password(password)
+    user.confirmed = True
+    throttle.succeeded(user)
+    end_all_sessions(user)
     audit.record("auth.password_reset", user, user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The signed-in person changes their password; every other session of the account ends."""
+    if not user.check_password(current):
+        message = _("The current password is not right.")
+        raise InvalidInput(message, {"current": [message]})
+    user.set_password(new)
+    end_all_sessions(user)
+    audit.record("auth.password_changed", user, user)

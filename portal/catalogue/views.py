@@ -25,8 +25,8 @@ def _int_arg(name: str, default: int | None = None) -> int | None:
 def index():
     query = request.args.get("q", "")[:200]
     field = request.args.get("field", "")[:255] or None
-    level = request.args.get("level", "")
-    level = level if level in SERVICE_LEVELS else None
+    asked_level = request.args.get("level", "")
+    level = asked_level if asked_level in SERVICE_LEVELS else None
     agency_id = _int_arg("agency")
     result = services.search(query, field, agency_id, level, _int_arg("page", 1) or 1)
     return render_template(

@@ -7,6 +7,8 @@ is also checked by its service (only the applicant withdraws, answers, rates).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -20,6 +22,8 @@ from portal.citizen.forms import RatingForm, WithdrawForm, step_form_class
 from portal.citizen.pages import add_upload_errors, apply_errors, step_page
 from portal.citizen.uploads import take_posted_files
 from portal.core.errors import ServiceError
+from portal.core.forms import required_text
+from portal.core.web import unit_of_work
 from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
 from portal.models import Dossier, TaskState
@@ -30,8 +34,8 @@ PER_PAGE = 20
 @bp.get("/my/dossiers")
 @login_required
 def my_dossiers():
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and len(page) < 6 else 1
+    asked = request.args.get("page", "1")
+    page = int(asked) if asked.isdigit() and len(asked) < 6 else 1
     mine = Dossier.applicant_id == current_user.id
     total = db.session.scalar(select(func.count()).where(mine)) or 0
     pages = max(1, -(-total // PER_PAGE))
@@ -102,20 +106,20 @@ def answer(dossier_id: int, task_id: int):
     if step is None:
         abort(404)
     form_class = step_form_class(step.form)
-    context = {"dossier": found, "task": task, "reason": timeline.request_reason(task)}
+    context: dict[str, Any] = {"dossier": found, "task": task, "reason": timeline.request_reason(task)}
     if request.method == "GET":
         return step_page("citizen/answer.html", step.form, form_class(formdata=None), **context)
     formdata = request.form.copy()
-    upload_errors = take_posted_files(current_user, step.form, formdata)
-    db.session.commit()
+    with unit_of_work():  # files that were fine are kept, whatever happens to the rest of the form
+        upload_errors = take_posted_files(current_user, step.form, formdata)
     form = form_class(formdata=formdata)
     if form.validate() and not upload_errors:
         try:
-            services.answer(task, current_user, formdata, step)
+            with unit_of_work():
+                services.answer(task, current_user, formdata, step)
         except ServiceError as error:
             apply_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Your answer was sent to the agency."), "success")
             return redirect(url_for("citizen.dossier", dossier_id=found.id))
     add_upload_errors(form, upload_errors)
@@ -132,11 +136,11 @@ def withdraw(dossier_id: int):
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
-            services.withdraw(found, current_user, form.reason.data)
+            with unit_of_work():
+                services.withdraw(found, current_user, required_text(form.reason))
         except ServiceError as error:
             apply_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Your dossier is withdrawn."), "success")
             return redirect(url_for("citizen.dossier", dossier_id=found.id))
     return render_template("citizen/withdraw.html", dossier=found, form=form), 422 if form.errors else 200
@@ -152,11 +156,11 @@ def rate(dossier_id: int):
     form = RatingForm()
     if form.validate_on_submit():
         try:
-            services.rate(found, current_user, int(form.level.data), form.comment.data)
+            with unit_of_work():
+                services.rate(found, current_user, int(form.level.data), form.comment.data)
         except ServiceError as error:
             apply_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Thank you for your rating."), "success")
             return redirect(url_for("citizen.dossier", dossier_id=found.id))
     return render_template("citizen/rate.html", dossier=found, form=form), 422 if form.errors else 200

@@ -10,7 +10,6 @@ from portal.citizen import services
 from portal.citizen.forms import accept_attribute, file_specs, type_names
 from portal.core.errors import InvalidInput, ServiceError
 from portal.core.web import put_errors_on
-from portal.extensions import db
 from portal.models import Dossier
 from workflows.bpmn_model import FormFieldSpec
 
@@ -30,18 +29,19 @@ def file_widgets(fields: list[FormFieldSpec], form: FlaskForm, dossier: Dossier 
 def step_page(
     template: str, fields: list[FormFieldSpec], form: FlaskForm, status: int = 200, **context: object
 ) -> tuple[str, int]:
+    dossier = context.get("dossier")  # answering a step has one; applying does not yet
     return render_template(
         template,
         form=form,
         fields=fields,
-        files=file_widgets(fields, form, context.get("dossier")),
+        files=file_widgets(fields, form, dossier if isinstance(dossier, Dossier) else None),
         max_files=current_app.config["CITIZEN_MAX_FILES_PER_FIELD"],
         **context,
     ), status
 
 
 def apply_errors(form: FlaskForm, error: ServiceError) -> None:
-    db.session.rollback()
+    """Show a refusal on the form (the unit of work has already rolled the step back)."""
     if isinstance(error, InvalidInput):
         put_errors_on(form, error)
     else:

@@ -21,7 +21,8 @@ from portal.citizen.forms import step_form_class
 from portal.citizen.pages import add_upload_errors, apply_errors, step_page
 from portal.citizen.uploads import json_refusal, take_posted_files
 from portal.core.errors import ServiceError
-from portal.extensions import csrf, db
+from portal.core.web import unit_of_work
+from portal.extensions import csrf
 from portal.models import Procedure
 from workflows.bpmn_model import StepSpec
 
@@ -47,21 +48,21 @@ def apply(key: str):
         form = form_class(formdata=MultiDict(draft.data) if draft else None)
         return step_page("citizen/apply.html", step.form, form, draft=draft, **context)
     formdata = request.form.copy()
-    upload_errors = take_posted_files(current_user, step.form, formdata)
-    db.session.commit()  # files that were fine are kept, whatever happens to the rest of the form
+    with unit_of_work():  # files that were fine are kept, whatever happens to the rest of the form
+        upload_errors = take_posted_files(current_user, step.form, formdata)
     form = form_class(formdata=formdata)
     if form.validate() and not upload_errors:
         try:
-            dossier = services.apply(procedure, current_user, formdata)
+            with unit_of_work():  # a failed step (StepFailed) leaves no dossier and becomes an incident
+                dossier = services.apply(procedure, current_user, formdata)
         except ServiceError as error:
             apply_errors(form, error)
         else:
-            db.session.commit()
             flash(_("Your application was sent. Keep the dossier code and the tracking secret."), "success")
             return redirect(url_for("citizen.receipt", dossier_id=dossier.id))
     add_upload_errors(form, upload_errors)
-    draft = services.save_draft(current_user, procedure, step.form, formdata)  # nothing typed is lost
-    db.session.commit()
+    with unit_of_work():
+        draft = services.save_draft(current_user, procedure, step.form, formdata)  # nothing typed is lost
     return step_page("citizen/apply.html", step.form, form, 422, draft=draft, **context)
 
 
@@ -81,6 +82,6 @@ def draft(key: str):
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
         return jsonify(error="invalid", message=_("The draft could not be read.")), 422
-    saved = services.save_draft(current_user, procedure, step.form, payload)
-    db.session.commit()
+    with unit_of_work():
+        saved = services.save_draft(current_user, procedure, step.form, payload)
     return jsonify(saved_at=saved.updated_at.isoformat())

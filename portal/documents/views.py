@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.attachments.names import content_disposition
 from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
 from portal.models import Attachment, Dossier
@@ -58,6 +59,8 @@ def receipt(dossier_id: int):
 def supplement_request(dossier_id: int):
     dossier = _dossier_for(dossier_id, "supplement_request")
     task = services.decision_task(dossier, "supplement")
+    if task is None:  # _dossier_for saw one; it can only vanish in between
+        abort(404)
     return _render("supplement_request", dossier, task=task, items=services.reason_lines(task.reason))
 
 
@@ -66,6 +69,8 @@ def supplement_request(dossier_id: int):
 def refusal(dossier_id: int):
     dossier = _dossier_for(dossier_id, "refusal")
     task = services.decision_task(dossier, "refuse")
+    if task is None:  # _dossier_for saw one; it can only vanish in between
+        abort(404)
     return _render("refusal", dossier, task=task, items=services.reason_lines(task.reason))
 
 
@@ -89,9 +94,8 @@ def attachment(dossier_id: int, attachment_id: int):
         abort(404, description=_("The file is missing from the store; please tell the administrator."))
     previewable = found.content_type in ("application/pdf", "image/jpeg", "image/png")
     inline = previewable and request.args.get("inline") == "1"
-    response = send_file(
-        path, mimetype=found.content_type, as_attachment=not inline, download_name=found.filename, max_age=0
-    )
+    response = send_file(path, mimetype=found.content_type, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(found.filename, inline=inline)  # safe names
     response.headers["Cache-Control"] = "private, no-store"
     if inline:
         is_pdf = found.content_type == "application/pdf"

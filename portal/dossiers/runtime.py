@@ -146,6 +146,8 @@ class DossierRun:
         )
         if spec.role == APPLICANT_ROLE:
             task.assignee_id = self.dossier.applicant_id
+        elif spec.role is None:  # validation refuses such a step; a version stored before that rule may have one
+            raise ServiceError(_("Step %(step)s has no role, so nobody can take it.", step=spec.name))
         else:
             task.group_id = self._group_id_for(spec.role)
         if spec.allowance:

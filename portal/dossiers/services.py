@@ -23,10 +23,11 @@ from portal.core.time import utcnow
 from portal.dossiers.codes import new_tracking_secret, next_dossier_code
 from portal.dossiers.runtime import APPLICANT_ROLE, DossierRun
 from portal.extensions import db
+from portal.incidents.services import jsonable, step_failed
 from portal.models import Channel, Dossier, ProcedureVersion, Status, Task, TaskState, User
 from portal.procedures.services import compiled
 from workflows.bpmn_model import StepSpec
-from workflows.engine import EngineError, Instance
+from workflows.engine import EngineError, Instance, ReadyStep
 
 # Statuses from which the citizen may still withdraw.
 WITHDRAWABLE = frozenset({Status.NEW, Status.RECEIVED, Status.IN_PROCESS, Status.SUPPLEMENT, Status.FINANCIAL})
@@ -91,11 +92,17 @@ def _validated(step: StepSpec, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _claim_files(step: StepSpec, clean: dict[str, Any], actor: User, dossier: Dossier) -> None:
     """File fields name uploaded attachments; they join the dossier with the step."""
+    _parse_files(step, clean)
     for field in step.form:
         if field.widget == "file":
-            ids = parse_ids(clean.get(field.id))
-            claim(ids, actor, dossier, field.id)
-            clean[field.id] = ids
+            claim(clean[field.id], actor, dossier, field.id)
+
+
+def _parse_files(step: StepSpec, clean: dict[str, Any]) -> None:
+    """File fields become lists of attachment ids, as the process data keeps them."""
+    for field in step.form:
+        if field.widget == "file" and not isinstance(clean.get(field.id), list):
+            clean[field.id] = parse_ids(clean.get(field.id))
 
 
 def submit_dossier(
@@ -106,7 +113,12 @@ def submit_dossier(
     channel: int = Channel.ONLINE,
     now: datetime | None = None,
 ) -> Dossier:
-    """File a new dossier: validate the application form, start the process and complete its first step."""
+    """File a new dossier: validate the application form, start the process and complete its first step.
+
+    The procedure's code (scripts, conditions) runs first, on the new dossier in memory, before any row is
+    written: the agency's code counter, whose row lock every submission to the agency needs, is taken only
+    after it, so a slow or runaway script never holds up another person's submission.
+    """
     if version.status != "published":
         raise NotAllowed(_("This version of the procedure is not open for applications."))
     now = now or utcnow()
@@ -114,7 +126,6 @@ def submit_dossier(
     clean = _validated(step, data)
     procedure = version.procedure
     dossier = Dossier(
-        code=next_dossier_code(procedure.agency, now),
         tracking_secret=new_tracking_secret(),
         procedure_version_id=version.id,
         agency_id=procedure.agency_id,
@@ -126,22 +137,34 @@ def submit_dossier(
         submitted_at=now,
         fee=procedure.fee,
     )
-    db.session.add(dossier)
+    with db.session.no_autoflush:
+        dossier.version, dossier.agency = version, procedure.agency  # transient: not in the session yet
+        _parse_files(step, clean)
+        run = DossierRun(dossier, compiled(version), now, applicant)
+        retry = {"procedure_id": procedure.id, "applicant_id": applicant.id, "data": jsonable(data)}
+        first = _start(run, step, clean, retry)
+        dossier.code = next_dossier_code(procedure.agency, now)  # the counter's lock is held from here to commit
+        db.session.add(dossier)
     db.session.flush()
     with db.session.no_autoflush:
         _claim_files(step, clean, applicant, dossier)
         dossier.form_data = clean
-        run = DossierRun(dossier, compiled(version), now, applicant)
-        instance = run.new_instance()
-        _run_engine(instance.run)
-        first = next((s for s in instance.ready_steps() if s.bpmn_id == step.id), None)
-        if first is None:
-            raise ServiceError(_("The process did not start at its application form."))
         task = run.open_task(first)
-        _complete(run, task, clean, applicant)
+        _record_step(run, task, clean, applicant, "submit")
         run.event("submitted", note=None, data={"code": dossier.code, "channel": channel})
     db.session.flush()
     return dossier
+
+
+def _start(run: DossierRun, step: StepSpec, clean: dict[str, Any], retry: dict[str, Any]) -> ReadyStep:
+    """Start the process and complete its application form, in memory only; the form step as it was ready."""
+    instance = run.new_instance()
+    _run_engine(instance.run, run, "submit", retry)
+    first = next((s for s in instance.ready_steps() if s.bpmn_id == step.id), None)
+    if first is None:
+        raise ServiceError(_("The process did not start at its application form."))
+    _run_engine(lambda: instance.complete(first.spiff_id, clean), run, "submit", retry)
+    return first
 
 
 def complete_task(task_id: int, actor: User, data: Mapping[str, Any], *, now: datetime | None = None) -> Dossier:
@@ -171,14 +194,15 @@ def _complete_task(task_id: int, actor: User, data: Mapping[str, Any], now: date
         clean = _validated(step, data)
         _claim_files(step, clean, actor, dossier)
         run.load_instance()
-        _complete(run, task, clean, actor)
+        retry = {"task_id": task.id, "actor_id": actor.id, "data": jsonable(data)}
+        _run_engine(lambda: run.instance.complete(task.spiff_task_id, clean), run, "complete_task", retry)
+        _record_step(run, task, clean, actor, "complete_task")
     db.session.flush()
     return dossier
 
 
-def _complete(run: DossierRun, task: Task, clean: dict[str, Any], actor: User) -> None:
-    """Run the step in the engine, then record it and everything it set off."""
-    _run_engine(lambda: run.instance.complete(task.spiff_task_id, clean))
+def _record_step(run: DossierRun, task: Task, clean: dict[str, Any], actor: User, operation: str) -> None:
+    """Record a step the engine has just completed, and everything it set off."""
     step = run.step_spec(task.bpmn_id)
     task.state = TaskState.COMPLETED
     task.completed_at = run.now
@@ -198,21 +222,25 @@ def _complete(run: DossierRun, task: Task, clean: dict[str, Any], actor: User) -
         run.receive()
     elif step.kind == "apology":
         run.apologise(clean["new_appointment"], clean.get("reason"))
-    _sync(run)
+    _sync(run, operation)
 
 
-def _sync(run: DossierRun) -> None:
-    try:
-        run.sync()
-    except EngineError as exc:
-        raise ServiceError(_("The procedure could not continue: %(reason)s", reason=str(exc))) from exc
+def _sync(run: DossierRun, operation: str, retry: dict[str, Any] | None = None) -> None:
+    _run_engine(run.sync, run, operation, retry)
 
 
-def _run_engine(action: Any) -> None:
+def _run_engine(action: Any, run: DossierRun, operation: str, retry: dict[str, Any] | None = None) -> None:
+    """Run the procedure's code; its failure (an error, or a time or memory budget exceeded) becomes a plain
+    `StepFailed` that says nothing of the engine and carries what an incident and a retry need."""
     try:
         action()
     except EngineError as exc:
-        raise ServiceError(_("The procedure could not continue: %(reason)s", reason=str(exc))) from exc
+        dossier = run.dossier
+        # A failed submission leaves no dossier behind: its incident names none.
+        dossier_id = None if operation == "submit" else dossier.id
+        raise step_failed(
+            exc, operation=operation, version_id=dossier.procedure_version_id, dossier_id=dossier_id, retry=retry
+        ) from exc
 
 
 def _already_handled(task: Task | None) -> Conflict:
@@ -248,10 +276,11 @@ def withdraw_dossier(dossier_id: int, actor: User, reason: str, *, now: datetime
         raise InvalidInput(_("Please give a reason."), {"reason": [_("This field is required.")]})
     run = DossierRun(dossier, compiled(dossier.version), now, actor, _waiting_tasks(dossier))
     run.load_instance()
-    _run_engine(run.instance.cancel)
+    retry = {"actor_id": actor.id, "reason": reason.strip()}
+    _run_engine(run.instance.cancel, run, "withdraw", retry)
     run.set_status(Status.WITHDRAWN, note=reason.strip())
     run.close(now)
-    _sync(run)
+    _sync(run, "withdraw", retry)
     db.session.flush()
     return dossier
 
@@ -276,7 +305,7 @@ def fire_timers(dossier_id: int, *, now: datetime | None = None) -> bool:
         return False
     run = DossierRun(dossier, compiled(dossier.version), now, None, _waiting_tasks(dossier))
     instance: Instance = run.load_instance()
-    _run_engine(instance.refresh_timers)
-    _sync(run)
+    _run_engine(instance.refresh_timers, run, "timer")
+    _sync(run, "timer")
     db.session.flush()
     return True

@@ -6,8 +6,8 @@ import logging
 from datetime import datetime
 
 from portal.core.errors import ServiceError
+from portal.core.web import unit_of_work
 from portal.dossiers.services import due_timer_dossier_ids, fire_timers
-from portal.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +17,11 @@ def run_due_timers(limit: int = 500, now: datetime | None = None) -> tuple[int, 
     fired = failed = 0
     for dossier_id in due_timer_dossier_ids(now, limit=limit):
         try:
-            if fire_timers(dossier_id, now=now):
-                fired += 1
-            db.session.commit()
+            with unit_of_work():  # a failure rolls back; one of the procedure's code becomes an incident
+                moved = fire_timers(dossier_id, now=now)
         except ServiceError as exc:
-            db.session.rollback()
             failed += 1
-            log.error("timer of dossier %s failed: %s", dossier_id, exc.message)
+            log.error("timer of dossier %s failed: %s", dossier_id, getattr(exc, "detail", None) or exc.message)
+        else:
+            fired += int(moved)
     return fired, failed

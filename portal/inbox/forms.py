@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, TextAreaField, validators
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 
 from forms.builder import FILE_IDS_PATTERN, make_field
 from portal.core.presentation import STATUS_LABELS

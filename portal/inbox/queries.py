@@ -98,7 +98,7 @@ class InboxPage:
     page_size: int
 
 
-def _columns(english: bool) -> Select[Any]:
+def _columns(english: bool) -> Select[*tuple[Any, ...]]:
     applicant = aliased(User, name="applicant")
     assignee = aliased(User, name="assignee")
     procedure_name = Procedure.name_en if english else Procedure.name
@@ -238,7 +238,7 @@ def inbox_page(scope: Scope, filters: InboxFilters, *, now: datetime | None = No
     else:
         ids = list(db.session.scalars(inbox_ids_query(scope, filters, now).limit(size + 1).offset((page - 1) * size)))
         position = {task_id: i for i, task_id in enumerate(ids)}
-        found = db.session.execute(_columns(english).where(Task.id.in_(ids))).all() if ids else []
+        found = list(db.session.execute(_columns(english).where(Task.id.in_(ids)))) if ids else []
         found.sort(key=lambda r: position[r.task_id])
     calendars = _calendars({r.agency_id for r in found})
     rows = []

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from portal.core import audit
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from portal.core.sql import rows_changed
 from portal.core.time import utcnow
 from portal.dossiers.access import APPLICANT_ROLE
 from portal.extensions import db
@@ -41,25 +42,38 @@ def _check_open_officer_task(task: Task) -> None:
         raise Conflict(_("This step is no longer waiting: it was already handled."))
 
 
+def _load_visible(task_id: int, actor: User) -> Task:
+    """The task, if the officer may see it (a task of their groups or of an agency they lead). Any other task
+    is "No such task.", word for word as a missing one: the answer must not tell which ids exist elsewhere."""
+    task = _load(task_id)
+    if task.group_id in actor.group_ids() or actor.is_admin:
+        return task
+    if task.group_id is not None:
+        agency_id = db.session.scalar(select(Group.agency_id).where(Group.id == task.group_id))
+        if agency_id in leader_agency_ids(actor):
+            return task
+    raise NotFound(_("No such task."))
+
+
 def claim_task(task_id: int, actor: User) -> Task:
     """Take a waiting task of one of my groups. Conflict when another officer has it already."""
-    task = _load(task_id)
+    task = _load_visible(task_id, actor)
     _check_open_officer_task(task)
     if task.group_id not in actor.group_ids():
         raise NotAllowed(_("This step belongs to a group you are not a member of."))
     if task.assignee_id == actor.id:
         return task
-    result = db.session.execute(
+    changed = rows_changed(
         update(Task)
         .where(Task.id == task_id, Task.state == TaskState.READY, Task.assignee_id.is_(None))
         .values(assignee_id=actor.id)
         .execution_options(synchronize_session=False)
     )
     task = _load(task_id)
-    if result.rowcount != 1:
+    if changed != 1:
         if task.assignee_id == actor.id:  # the same officer's second click
             return task
-        if task.assignee_id is not None:
+        if task.assignee is not None:
             raise Conflict(_("This step was already claimed by %(name)s.", name=task.assignee.full_name))
         _check_open_officer_task(task)
     audit.record("task.claim", actor, task, dossier_id=task.dossier_id)
@@ -69,7 +83,7 @@ def claim_task(task_id: int, actor: User) -> Task:
 
 def release_task(task_id: int, actor: User) -> Task:
     """Give a task I claimed back to my group."""
-    task = _load(task_id)
+    task = _load_visible(task_id, actor)
     _check_open_officer_task(task)
     if task.assignee_id != actor.id:
         raise NotAllowed(_("Only the officer who claimed this step can release it."))
@@ -147,14 +161,13 @@ def reassign_tasks(task_ids: Iterable[int], actor: User, assignee_id: int | None
 
 
 def _reassign_problems(ids: list[int], tasks: list[Task], led: set[int], assignee: User | None) -> list[str]:
-    found = {t.id for t in tasks}
-    problems = [_("Task %(id)s was not found.", id=i) for i in ids if i not in found]
+    # A task of another agency gets the same words as a missing one: no probing which ids exist.
     groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_({t.group_id for t in tasks})))}
-    for task in tasks:
-        group = groups.get(task.group_id) if task.group_id else None
-        if group is None or group.agency_id not in led:
-            problems.append(_("Task %(id)s is not in an agency you lead.", id=task.id))
-        elif task.state != TaskState.READY:
+    led_tasks = [(t, g) for t in tasks if (g := groups.get(t.group_id or 0)) is not None and g.agency_id in led]
+    seen = {t.id for t, _group in led_tasks}
+    problems = [_("Task %(id)s was not found.", id=i) for i in ids if i not in seen]
+    for task, group in led_tasks:
+        if task.state != TaskState.READY:
             problems.append(_("%(step)s (%(id)s) is no longer waiting.", step=task.name, id=task.id))
         elif assignee is not None and not is_member(assignee.id, group.id):
             problems.append(

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from portal.attachments.services import store_upload
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from portal.core.time import utcnow
-from portal.core.web import put_errors_on
+from portal.core.web import put_errors_on, unit_of_work
 from portal.dossiers.services import complete_task
 from portal.extensions import db
 from portal.models import Dossier, Task
@@ -87,12 +87,12 @@ def _store_uploads(step: Any, form: FlaskForm) -> None:
         if upload is None or not getattr(upload, "filename", ""):
             continue
         try:
-            attachment = store_upload(current_user, upload.filename, upload.read(), field=spec.id)
+            with unit_of_work():
+                attachment = store_upload(current_user, upload.filename, upload.read(), field=spec.id)
         except InvalidInput as error:  # shown next to the file input, not only at the top
             raise InvalidInput(error.message, {spec.id: [error.message]}) from None
         kept = [v for v in (form[spec.id].data or "").split(",") if v]
         form[spec.id].data = ",".join([*kept, str(attachment.id)])
-        db.session.commit()
 
 
 def _move_file_errors(step: Any, form: FlaskForm) -> None:
@@ -114,7 +114,6 @@ def complete_from_form(task: Task):
         try:  # files are kept even when another field has an error, so nothing has to be chosen again
             _store_uploads(step, form)
         except InvalidInput as error:
-            db.session.rollback()
             put_errors_on(form, error)
             valid = False
     if not valid:
@@ -123,18 +122,16 @@ def complete_from_form(task: Task):
     status = 200
     try:
         data = {spec.id: form[spec.id].data for spec in step.form}
-        dossier = complete_task(task.id, current_user, data)
+        with unit_of_work():  # a failed step (StepFailed) keeps the task waiting and becomes an incident
+            dossier = complete_task(task.id, current_user, data)
     except InvalidInput as error:
-        db.session.rollback()
         put_errors_on(form, error)
         _move_file_errors(step, form)
         status = 422
     except (Conflict, NotAllowed, ServiceError) as error:
-        db.session.rollback()
         form.form_errors.append(error.message)
         status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, NotAllowed) else 422
     else:
-        db.session.commit()
         decision = _choice_label(form, "decision")
         done = _("%(step)s is done for dossier %(code)s.", step=task.name, code=dossier.code)
         if decision:
@@ -144,7 +141,7 @@ def complete_from_form(task: Task):
     return render_task(db.session.get(Task, task.id) or task, form, status=status)
 
 
-def _back_to_tab() -> dict[str, str]:
+def _back_to_tab() -> dict[str, Any]:  # Any: url_for's keyword parameters are not all str
     tab = request.args.get("tab")
     return {"tab": tab} if tab else {}
 

@@ -10,11 +10,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
-from portal.core.web import put_errors_on, safe_next
-from portal.extensions import db
+from portal.core.forms import required_text
+from portal.core.web import page_arg, put_errors_on, safe_next, unit_of_work
 
 from . import services
 from .forms import ActionForm, BulkForm, CommentForm, FilterForm
@@ -50,7 +50,7 @@ def _filters(form: FilterForm) -> InboxFilters:
         due_before=form.due_before.data if ok("due_before") else None,
         mine=bool(form.mine.data),
         sort=form.sort.data if ok("sort") and form.sort.data else "due",
-        page=request.args.get("page", 1, type=int) or 1,
+        page=page_arg(),
     )
 
 
@@ -87,15 +87,14 @@ def bulk():
         return _render_inbox(form, 422)
     if form.action.data == "reassign":
         try:
-            result = services.reassign_tasks(form.task_ids.data, current_user, form.assignee())
+            with unit_of_work():
+                result = services.reassign_tasks(form.task_ids.data, current_user, form.assignee())
         except (InvalidInput, NotAllowed) as error:
-            db.session.rollback()
             if isinstance(error, InvalidInput):
                 put_errors_on(form, error)
             else:
                 form.form_errors.append(error.message)
             return _render_inbox(form, 422 if isinstance(error, InvalidInput) else 403)
-        db.session.commit()
         who = result.assignee.full_name if result.assignee else _("their group")
         flash(_("%(n)d tasks reassigned to %(name)s.", n=len(result.tasks), name=who), "success")
         return redirect(safe_next("inbox.index"))
@@ -104,13 +103,13 @@ def bulk():
 
 def _bulk_claim(form: BulkForm):
     done, problems = 0, []
-    for task_id in form.task_ids.data:
-        try:
-            services.claim_task(task_id, current_user)
-            done += 1
-        except ServiceError as error:
-            problems.append(f"{task_id}: {error.message}")
-    db.session.commit()
+    with unit_of_work():  # the claims that went through are kept together
+        for task_id in form.task_ids.data:
+            try:
+                services.claim_task(task_id, current_user)
+                done += 1
+            except ServiceError as error:
+                problems.append(f"{task_id}: {error.message}")
     if done:
         flash(_("You claimed %(n)d tasks.", n=done), "success")
     if problems:
@@ -147,13 +146,12 @@ def _claim_or_release(task_id: int, action: Callable[..., Any], done: str):
         flash(_("The form expired. Please send it again."), "error")
         return redirect(url_for("inbox.task", task_id=task.id))
     try:
-        action(task.id, current_user)
+        with unit_of_work():
+            action(task.id, current_user)
     except ServiceError as error:
-        db.session.rollback()
         flash(error.message, "error")
         status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, NotAllowed) else 422
         return render_task(officer_task_or_404(task_id, current_user), status=status)
-    db.session.commit()
     flash(done, "success")
     return redirect(url_for("inbox.task", task_id=task.id))
 
@@ -175,12 +173,11 @@ def comment(dossier_id: int):
     form = CommentForm()
     if form.validate_on_submit():
         try:
-            services.add_comment(dossier, current_user, form.text.data)
+            with unit_of_work():
+                services.add_comment(dossier, current_user, required_text(form.text))
         except InvalidInput as error:
-            db.session.rollback()
             put_errors_on(form, error)
         else:
-            db.session.commit()
             flash(_("Your comment was added to the history."), "success")
             if task is not None:
                 return redirect(url_for("inbox.task", task_id=task.id, _anchor="history"))

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
-from sqlalchemy import text
+from typing import cast
 
-from portal.extensions import db
+from flask import Blueprint, Flask, current_app, jsonify
+
+from portal.extensions import csrf, db, limiter
+from portal.main import health, input_guard
 
 bp = Blueprint("main", __name__)
+bp.record_once(lambda state: input_guard.register(cast(Flask, state.app)))  # NUL, control characters: 400
 
 
 @bp.get("/healthz")
+@csrf.exempt
+@limiter.exempt
 def healthz():
-    """Liveness and database reachability, for the load balancer."""
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+    """For load balancers and monitoring: is the database reachable, is the broker? 200 when both are, else
+    503. Cheap (one `SELECT 1`, one broker connection), no session, no secrets (status and timings only)."""
+    checks = {"database": health.check_database(), "broker": health.check_broker()}
+    healthy = all(check["status"] == "ok" for check in checks.values())
+    response = jsonify(status="ok" if healthy else "error", checks=checks)
+    response.status_code = 200 if healthy else 503
+    response.headers["Cache-Control"] = "no-store"
+    if not healthy:
+        response.headers["Retry-After"] = str(current_app.config["UNAVAILABLE_RETRY_AFTER"])
+    return response
 
 
 @bp.get("/")

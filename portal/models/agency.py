@@ -7,12 +7,12 @@ from datetime import date, time
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model, db
 
 from .types import JSONType
 
 
-class Agency(db.Model):
+class Agency(Model):
     """A public body (cơ quan) that handles procedures; `code` is the unit code used in dossier codes."""
 
     __tablename__ = "agencies"
@@ -39,7 +39,7 @@ class Agency(db.Model):
         return f"<Agency {self.code}>"
 
 
-class Department(db.Model):
+class Department(Model):
     """A department (phòng, ban) inside an agency."""
 
     __tablename__ = "departments"
@@ -55,7 +55,7 @@ class Department(db.Model):
     agency: Mapped[Agency] = relationship(back_populates="departments")
 
 
-class Group(db.Model):
+class Group(Model):
     """A role inside one agency (reception desk, a department's specialists, leaders…).
 
     BPMN user tasks name a role code; the task goes to the group with that role in the dossier's agency.
@@ -90,7 +90,7 @@ def touch_config(agency_id: int | None) -> None:
     db.session.execute(stmt)
 
 
-class CalendarException(db.Model):
+class CalendarException(Model):
     """An agency's extra day off or make-up working day, set by administrators."""
 
     __tablename__ = "calendar_exceptions"

@@ -8,12 +8,12 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import JSONType, UTCDateTime
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_at", "at"),)
 

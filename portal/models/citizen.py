@@ -8,12 +8,12 @@ from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import JSONType, UTCDateTime
 
 
-class Draft(db.Model):
+class Draft(Model):
     """A half-filled application form, saved as the citizen types: one per person and procedure.
 
     Kept on the server (not in the browser) so a session time-out loses nothing and the citizen can finish on
@@ -30,7 +30,7 @@ class Draft(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Rating(db.Model):
+class Rating(Model):
     """The citizen's satisfaction with a finished dossier (the three national levels), given once."""
 
     __tablename__ = "ratings"

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, Smal
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import JSONType, UTCDateTime
 
@@ -44,7 +44,7 @@ class Channel:
     POST = 3
 
 
-class Dossier(db.Model):
+class Dossier(Model):
     __tablename__ = "dossiers"
     __table_args__ = (
         Index("ix_dossiers_applicant_created", "applicant_id", "created_at"),
@@ -97,7 +97,7 @@ class Dossier(db.Model):
         return f"<Dossier {self.code} status={self.status}>"
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,7 +114,7 @@ class Attachment(db.Model):
     dossier: Mapped[Dossier | None] = relationship(back_populates="attachments")
 
 
-class DossierEvent(db.Model):
+class DossierEvent(Model):
     """One line of a dossier's timeline: who did what, when, at which step, and how the status moved."""
 
     __tablename__ = "dossier_events"
@@ -135,7 +135,7 @@ class DossierEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class DossierCodeCounter(db.Model):
+class DossierCodeCounter(Model):
     """The last sequence number handed out for one code prefix on one day.
 
     Incremented with a single UPDATE … RETURNING, so concurrent submissions never share a number.

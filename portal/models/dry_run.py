@@ -10,12 +10,12 @@ from sqlalchemy import ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import JSONType, UTCDateTime
 
 
-class DryRun(db.Model):
+class DryRun(Model):
     __tablename__ = "admin_dry_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)

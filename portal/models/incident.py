@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import JSONType, UTCDateTime
 
@@ -19,7 +19,7 @@ class IncidentState:
     RESOLVED = "resolved"
 
 
-class Incident(db.Model):
+class Incident(Model):
     __tablename__ = "incidents"
 
     id: Mapped[int] = mapped_column(primary_key=True)

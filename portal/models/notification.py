@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import UTCDateTime
 
@@ -32,7 +32,7 @@ class DeliveryStatus:
     FAILED = "failed"  # gave up after the last attempt; kept with last_error, retried only by hand
 
 
-class Notification(db.Model):
+class Notification(Model):
     """One message to one person on one channel, written in the same transaction as what it reports.
 
     The row is the outbox: a worker claims it (status `sending`, committed) before it talks to the mail server,
@@ -83,7 +83,7 @@ class ReminderKind:
     ESCALATION = "escalation"  # the step is overdue: the agency's leaders are told
 
 
-class Reminder(db.Model):
+class Reminder(Model):
     """A deadline warning planned when a step opens; sent at most once per step and kind.
 
     Planned rows make the periodic job an index range scan on (state, due_at) over the warnings that are due,

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import JSONType, UTCDateTime
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 SERVICE_LEVELS = ("public_service", "partial_online", "full_online")
 
 
-class Procedure(db.Model):
+class Procedure(Model):
     """An administrative procedure (thủ tục hành chính) in the catalogue."""
 
     __tablename__ = "procedures"
@@ -52,7 +52,7 @@ class Procedure(db.Model):
         return f"<Procedure {self.key}>"
 
 
-class ProcedureVersion(db.Model):
+class ProcedureVersion(Model):
     """One deployed BPMN of a procedure. Published versions never change; dossiers keep theirs."""
 
     __tablename__ = "procedure_versions"

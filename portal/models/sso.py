@@ -9,14 +9,14 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .agency import Group
 from .types import JSONType, UTCDateTime
 from .user import User
 
 
-class SsoIdentity(db.Model):
+class SsoIdentity(Model):
     """One account at one identity provider: its persistent NameID belongs to exactly one portal user.
 
     `idp` is the identity provider's name in the portal's configuration (the <idp> in /sso/<idp>/...).
@@ -41,7 +41,7 @@ class SsoIdentity(db.Model):
     user: Mapped[User] = relationship()
 
 
-class SamlAssertionSeen(db.Model):
+class SamlAssertionSeen(Model):
     """An assertion already accepted, kept until it expires so that nobody can post it again — in the database,
     so the check holds across processes and hosts."""
 
@@ -58,7 +58,7 @@ class SamlAssertionSeen(db.Model):
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RoleMapping(db.Model):
+class RoleMapping(Model):
     """Administrators' table: a user whose `attribute` (a SAML attribute name, OID, friendly name, or one of the
     mapped keys such as "roles" or "department") has `value` becomes a member of `group` at sign-in.
 

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import UTCDateTime
 
@@ -25,7 +25,7 @@ class TaskState:
     CANCELLED = "cancelled"
 
 
-class Task(db.Model):
+class Task(Model):
     __tablename__ = "tasks"
     __table_args__ = (
         # The inbox: open tasks of my groups by due date; my claimed tasks.

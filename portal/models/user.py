@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.core.time import utcnow
-from portal.extensions import db
+from portal.extensions import Model
 
 from .types import UTCDateTime
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 PASSWORD_METHOD = "scrypt"  # noqa: S105  (a method name)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +42,9 @@ class User(UserMixin, db.Model):
     # Failed sign-ins since the last success, for the per-account growing delay.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A self-registered account is unconfirmed until its owner opens the link sent to the address (registration
+    # answers the same whether the address is taken, so it cannot sign the person in at once).
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -49,7 +52,19 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        if not self.password_hash:  # an account made by single sign-on has no password
+            return False
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session and remember cookies: the id plus the session version (and a
+        per-sign-in stamp), so raising the version ends every session (portal/auth/sessions.py)."""
+        from portal.auth.sessions import session_id
+
+        cached = getattr(self, "_session_id", None)
+        if cached is None or not cached.startswith(f"{self.id}:{self.session_version or 1}:"):
+            cached = self._session_id = session_id(self)
+        return cached
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -66,7 +81,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email or self.phone}>"
 
 
-class Membership(db.Model):
+class Membership(Model):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("user_id", "group_id"),)
 

@@ -26,7 +26,9 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from portal.core.mail import build_message, send_message
+from portal.core.sql import rows_changed
 from portal.core.time import utcnow
+from portal.core.web import unit_of_work
 from portal.extensions import db
 from portal.models import DeliveryStatus, Notification
 from portal.models import NotificationChannel as Ch
@@ -47,7 +49,7 @@ def claim(notification_id: int, now: datetime) -> str | None:
         Notification.status == DeliveryStatus.PENDING,
         and_(Notification.status == DeliveryStatus.SENDING, Notification.claimed_at < _lease_cutoff(now)),
     )
-    result = db.session.execute(
+    changed = rows_changed(
         update(Notification)
         .where(Notification.id == notification_id, Notification.channel != Ch.IN_APP, claimable)
         .values(
@@ -58,13 +60,13 @@ def claim(notification_id: int, now: datetime) -> str | None:
         )
         .execution_options(synchronize_session=False)
     )
-    return token if result.rowcount == 1 else None
+    return token if changed == 1 else None
 
 
 def deliver(notification_id: int) -> bool:
     """Claim, send and record one notification, committing each stage. True when this call sent it."""
-    token = claim(notification_id, utcnow())
-    db.session.commit()
+    with unit_of_work():
+        token = claim(notification_id, utcnow())
     if token is None:
         return False
     _test_pause()
@@ -75,11 +77,11 @@ def deliver(notification_id: int) -> bool:
         _send(row)
     except Exception as exc:  # SMTP and gateway errors come in many types; all mean "try again later"
         db.session.rollback()
-        _record_failure(notification_id, token, f"{type(exc).__name__}: {exc}")
-        db.session.commit()
+        with unit_of_work():
+            _record_failure(notification_id, token, f"{type(exc).__name__}: {exc}")
         return False
-    _record(notification_id, token, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
-    db.session.commit()
+    with unit_of_work():
+        _record(notification_id, token, status=DeliveryStatus.SENT, sent_at=utcnow(), last_error=None)
     return True
 
 
@@ -106,15 +108,15 @@ def _send(row: Notification) -> None:
 
 
 def _record(notification_id: int, token: str, **values: object) -> bool:
-    result = db.session.execute(
+    changed = rows_changed(
         update(Notification)
         .where(Notification.id == notification_id, Notification.claim_token == token)
         .values(claim_token=None, **values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if changed != 1:
         log.warning("notification %s was taken over by another worker while this one sent it", notification_id)
-    return result.rowcount == 1
+    return changed == 1
 
 
 def _record_failure(notification_id: int, token: str, error: str) -> None:

@@ -13,7 +13,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from portal.core.sql import rows_changed
 from portal.core.time import utcnow
+from portal.core.web import unit_of_work
 from portal.extensions import db
 from portal.models import Reminder, ReminderKind, Task, TaskState, User
 
@@ -41,21 +43,22 @@ def send_due_reminders(now: datetime | None = None, limit: int = 500) -> int:
     sent = 0
     for reminder_id in ids:
         try:
-            sent += send_reminder(reminder_id, now)
-            db.session.commit()
-        except IntegrityError:  # another pass wrote the same notifications first
-            db.session.rollback()
+            with unit_of_work():
+                done = send_reminder(reminder_id, now)
+        except IntegrityError:  # another pass wrote the same notifications first (rolled back)
+            continue
+        sent += done
     return sent
 
 
 def send_reminder(reminder_id: int, now: datetime) -> bool:
-    taken = db.session.execute(
+    taken = rows_changed(
         update(Reminder)
         .where(Reminder.id == reminder_id, Reminder.state == "pending")
         .values(state="sent", sent_at=now)
         .execution_options(synchronize_session=False)
     )
-    if taken.rowcount != 1:
+    if taken != 1:
         return False
     reminder = db.session.get(Reminder, reminder_id, populate_existing=True)
     task = reminder.task if reminder is not None else None

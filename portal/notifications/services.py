@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from portal.core.errors import NotFound
+from portal.core.sql import rows_changed
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Notification, User
@@ -48,10 +49,9 @@ def mark_read(user: User, notification_id: int) -> Notification:
 
 
 def mark_all_read(user: User) -> int:
-    result = db.session.execute(
+    return rows_changed(
         update(Notification)
         .where(_mine(user), Notification.read_at.is_(None))
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount

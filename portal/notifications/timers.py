@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.errors import ServiceError
 from portal.core.time import utcnow
+from portal.core.web import unit_of_work
 from portal.dossiers.services import due_timer_dossier_ids, fire_timers
 from portal.extensions import db
 from portal.models import Dossier
@@ -37,13 +38,14 @@ def fire_batch(dossier_ids: list[int], now: datetime | None = None) -> tuple[int
     fired = failed = 0
     for dossier_id in dossier_ids:
         try:
-            if _take(dossier_id, now) and fire_timers(dossier_id, now=now):
-                fired += 1
-            db.session.commit()
+            # A timer whose procedure code fails or runs past its budget rolls back and becomes an incident.
+            with unit_of_work():
+                moved = _take(dossier_id, now) and fire_timers(dossier_id, now=now)
         except (ServiceError, StaleDataError) as exc:
-            db.session.rollback()
             failed += 1
-            log.error("timer of dossier %s failed: %s", dossier_id, getattr(exc, "message", exc))
+            log.error("timer of dossier %s failed: %s", dossier_id, getattr(exc, "detail", None) or exc)
+        else:
+            fired += int(moved)
     return fired, failed
 
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.core.errors import NotFound
-from portal.extensions import db
+from portal.core.web import page_arg, unit_of_work
 
 from . import services
 
@@ -27,7 +27,7 @@ def inject_unread() -> dict:
 @bp.get("/")
 @login_required
 def index():
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_arg()
     rows, more = services.page_of(current_user, page)
     return render_template("notifications/index.html", rows=rows, page=page, more=more)
 
@@ -36,18 +36,18 @@ def index():
 @login_required
 def read(notification_id: int):
     try:
-        services.mark_read(current_user, notification_id)
+        with unit_of_work():
+            services.mark_read(current_user, notification_id)
     except NotFound:
         abort(404)
-    db.session.commit()
     return redirect(url_for(".index", page=request.form.get("page", 1, type=int)))
 
 
 @bp.post("/read-all")
 @login_required
 def read_all():
-    count = services.mark_all_read(current_user)
-    db.session.commit()
+    with unit_of_work():
+        count = services.mark_all_read(current_user)
     flash(_("%(n)d notification(s) marked as read.", n=count), "success")
     return redirect(url_for(".index"))
 
@@ -76,7 +76,7 @@ def retry_failed_command() -> None:
     from .delivery import retry_failed
     from .outbox import enqueue
 
-    ids = retry_failed()
-    db.session.commit()
+    with unit_of_work():
+        ids = retry_failed()
     enqueue(ids)
     click.echo(f"{len(ids)} message(s) queued again.")

@@ -37,6 +37,13 @@ class DeployResult:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def deployed(self) -> ProcedureVersion:
+        """The stored version of a good result; asking a refused result for it is a programming error."""
+        if self.version is None:
+            raise ValueError("a refused deploy stored no version")
+        return self.version
+
 
 def checksum_of(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]]) -> str:
     digest = hashlib.sha256(bpmn_xml)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from portal.auth.services import normalize_phone
 from portal.extensions import db
 from portal.models import Group, Membership, RoleMapping, User
+from portal.sso.attributes import with_all_names
 from portal.sso.config import IdpConfig
 
 log = logging.getLogger(__name__)
@@ -81,11 +82,19 @@ def _clean_citizen_id(value: str | None, idp: str) -> str | None:
     return value or None
 
 
+def _full_name(attributes: dict[str, list[str]], mapped: list[str]) -> str | None:
+    """The mapped full name; else the family name then the given names, as Vietnamese names are written."""
+    parts = mapped[:1] or [*_first(attributes, ("sn",))[:1], *_first(attributes, ("givenName",))[:1]]
+    return " ".join(" ".join(parts).split())[:255] or None
+
+
 def read_profile(idp: IdpConfig, attributes: dict[str, list[str]]) -> Profile:
-    """Map and check the attributes of one assertion."""
+    """Map and check the attributes of one assertion. Each attribute counts under every known name of it
+    (OID, friendly name…), so a mapping written with one name matches an IdP that sends another."""
+    attributes = with_all_names(attributes)
     mapped = {key: _first(attributes, idp.attributes.get(key, ())) for key in PROFILE_KEYS}
     one = {key: (values[0] if values else None) for key, values in mapped.items()}
-    full_name = " ".join((one["full_name"] or "").split())[:255] or None
+    full_name = _full_name(attributes, mapped["full_name"])
     values = {name: list(v) for name, v in attributes.items()}
     for key in ("department", "roles", "user_type"):
         values[key] = mapped[key]

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from portal.core.web import unit_of_work
 from portal.extensions import db
 from portal.sso.views import bp
 
@@ -40,7 +41,6 @@ def _seed_role_mappings(name: str, roles: set[str]) -> list[str]:
         if exists is None:
             db.session.add(RoleMapping(idp=name, attribute="roles", value=group.role, group_id=group.id))
         done.append(f"roles={group.role} → {group.name}")
-    db.session.commit()
     return done
 
 
@@ -80,10 +80,11 @@ def test_idp_command(port: int, sp_url: str, name: str, seed_mappings: bool) -> 
     if seed_mappings:
         roles = {r for u in idp.users.values() for r in u.attributes.get("role", [])}
         try:
-            for line in _seed_role_mappings(name, roles):
+            with unit_of_work():
+                lines = _seed_role_mappings(name, roles)
+            for line in lines:
                 click.echo(f"role mapping: {line}")
         except Exception as exc:  # no database yet: the IdP still works, groups just stay empty
-            db.session.rollback()
             click.echo(f"(role mappings not seeded: {type(exc).__name__}; run `flask db upgrade` and `seed-demo`)")
     users = ", ".join(idp.users)
     click.echo(

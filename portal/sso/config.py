@@ -33,6 +33,15 @@ DEFAULT_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 # mapping puts them in a group.
 DEFAULT_OFFICER_VALUES = ("officer", "can_bo", "canbo", "civil_servant", "employee")
 
+# The NameID formats that can name an account: the same person gets the same value at every sign-in. A transient
+# NameID changes at every sign-in (each would make a new account), so it is not among them.
+NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+NAMEID_FORMATS = {
+    "persistent": NAMEID_PERSISTENT,
+    "emailaddress": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "unspecified": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+}
+
 
 class SsoConfigError(RuntimeError):
     """The SSO configuration cannot work; the message names the provider and the setting."""
@@ -48,6 +57,10 @@ class IdpConfig:
     allow_unsolicited: bool = False  # accept IdP-initiated sign-in (no AuthnRequest of ours)
     link_by_email: bool = False  # first sign-in may take over an unlinked local account with the same email
     want_messages_signed: bool = True  # the Response and logout messages must be signed, not only the assertion
+    # Logout messages from the IdP must be signed even where `want_messages_signed` is off: an unsigned one
+    # could be forged by any site to sign people out.
+    want_logout_signed: bool = True
+    name_id_format: str = NAMEID_PERSISTENT  # the only NameID format accepted (and asked for)
     sp_entity_id: str | None = None  # what the IdP registered us as, when not /sso/<idp>/metadata
     metadata_ttl: int = 3600  # seconds a fetched metadata document is reused (URLs only)
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -78,6 +91,21 @@ def _check_metadata_source(name: str, source: str, pins: tuple[str, ...]) -> Non
         )
 
 
+def _name_id_format(name: str, value: Any) -> str:
+    """The configured NameID format as its URN: persistent (default), emailAddress or unspecified."""
+    if value is None or value == "":
+        return NAMEID_PERSISTENT
+    if isinstance(value, str):
+        short = value.rsplit(":", 1)[-1].casefold()
+        full = NAMEID_FORMATS.get(short)
+        if full is not None and value in (full, value.rsplit(":", 1)[-1]):
+            return full
+    raise SsoConfigError(
+        f"SSO_IDPS[{name}].name_id_format: one of persistent, emailAddress, unspecified (or their URN); "
+        "a transient NameID changes at every sign-in and cannot name an account"
+    )
+
+
 def parse_idp(name: str, raw: dict[str, Any]) -> IdpConfig:
     """One provider's settings, checked; raises SsoConfigError naming what is wrong."""
     if not NAME_RE.match(name):
@@ -102,6 +130,8 @@ def parse_idp(name: str, raw: dict[str, Any]) -> IdpConfig:
         allow_unsolicited=bool(raw.get("allow_unsolicited", False)),
         link_by_email=bool(raw.get("link_by_email", False)),
         want_messages_signed=bool(raw.get("want_messages_signed", True)),
+        want_logout_signed=bool(raw.get("want_logout_signed", True)),
+        name_id_format=_name_id_format(name, raw.get("name_id_format")),
         sp_entity_id=raw.get("sp_entity_id") or None,
         metadata_ttl=int(raw.get("metadata_ttl", 3600)),
         attributes=attributes,

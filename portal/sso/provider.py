@@ -59,7 +59,10 @@ REASON_BY_CODE: dict[int, str] = {
     **dict.fromkeys((VE.WRONG_ISSUER, VE.ISSUER_MULTIPLE_IN_RESPONSE, VE.ISSUER_NOT_FOUND_IN_ASSERTION), "issuer"),
     VE.WRONG_INRESPONSETO: "in_response_to",
     VE.STATUS_CODE_IS_NOT_SUCCESS: "idp_status",
+    **dict.fromkeys((VE.NO_NAMEID, VE.EMPTY_NAMEID, VE.SP_NAME_QUALIFIER_NAME_MISMATCH), "name_id"),
 }
+# A NameID without a Format attribute is "unspecified" (SAML core 8.3.1).
+NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 
 
 class SsoRefused(Exception):
@@ -165,6 +168,18 @@ def sp_keypair() -> tuple[str, str]:
         raise RuntimeError(f"SSO: cannot read the service provider key pair ({cert_path}, {key_path})") from exc
 
 
+def _metadata_validity() -> dict[str, Any]:
+    """validUntil and cacheDuration of the SP metadata. python3-saml's default validUntil (now + 2 days) makes
+    IdPs that enforce it drop the portal two days after the import, so none is published unless
+    SSO_METADATA_VALID_DAYS asks for one; cacheDuration tells IdPs that refresh metadata how often to."""
+    days = int(current_app.config.get("SSO_METADATA_VALID_DAYS") or 0)
+    until: str | int = int(time.time() + days * 86400) if days > 0 else ""  # "": no validUntil attribute
+    return {
+        "metadataValidUntil": until,
+        "metadataCacheDuration": current_app.config.get("SSO_METADATA_CACHE_DURATION") or "",
+    }
+
+
 class SamlProvider:
     """One identity provider, for the current request."""
 
@@ -203,7 +218,7 @@ class SamlProvider:
                 "entityId": self.idp.sp_entity_id or self._url("sso.metadata"),
                 "assertionConsumerService": {"url": self._url("sso.acs"), "binding": C.BINDING_HTTP_POST},
                 "singleLogoutService": {"url": self._url("sso.sls"), "binding": C.BINDING_HTTP_REDIRECT},
-                "NameIDFormat": C.NAMEID_PERSISTENT,
+                "NameIDFormat": self.idp.name_id_format,
                 "x509cert": cert_body(cert),
                 "privateKey": key,
             },
@@ -213,6 +228,7 @@ class SamlProvider:
                 "logoutRequestSigned": True,
                 "logoutResponseSigned": True,
                 "signMetadata": True,
+                **_metadata_validity(),
                 "wantAssertionsSigned": True,
                 "wantMessagesSigned": self.idp.want_messages_signed,
                 "wantNameId": True,
@@ -246,10 +262,11 @@ class SamlProvider:
             raise RuntimeError(f"SSO: invalid SP metadata: {errors}")
         return metadata if isinstance(metadata, bytes) else metadata.encode()
 
-    def login_url(self, relay_state: str = "") -> tuple[str, str]:
-        """Where to send the browser with a signed AuthnRequest, and that request's id."""
+    def login_url(self, relay_state: str = "", force_authn: bool = False) -> tuple[str, str]:
+        """Where to send the browser with a signed AuthnRequest, and that request's id. `force_authn` makes the
+        IdP ask for the password even when its own session is still open."""
         auth = self._auth()
-        url = auth.login(return_to=relay_state or None)
+        url = auth.login(return_to=relay_state or None, force_authn=force_authn)
         return url, auth.get_last_request_id()
 
     def read_response(self, saml_response: str | None) -> SamlLogin:
@@ -261,11 +278,28 @@ class SamlProvider:
         try:
             response = OneLogin_Saml2_Response(settings, saml_response)
             response.is_valid(self._request_data(), None, raise_exceptions=True)
+            # Inside the try: python3-saml checks the NameID (missing, empty, SPNameQualifier) only when read.
+            login = self._login_from(response)
         except VE as exc:
             raise SsoRefused(REASON_BY_CODE.get(exc.code, "malformed"), str(exc)) from exc
+        except SsoRefused:
+            raise
         except Exception as exc:  # undecodable base64, broken XML, an encrypted part we cannot read…
             raise SsoRefused("malformed", f"{type(exc).__name__}: {exc}") from exc
-        return self._login_from(response)
+        self._check_name_id(login)
+        return login
+
+    def _check_name_id(self, login: SamlLogin) -> None:
+        """Only the configured NameID format names an account: a transient NameID is new at every sign-in and
+        would make a new account each time. A NameQualifier must be this IdP's entity id."""
+        got = login.name_id_format or NAMEID_UNSPECIFIED
+        if got != self.idp.name_id_format:
+            raise SsoRefused(
+                "name_id_format", f"NameID format {got} from IdP {self.idp.name}, expected {self.idp.name_id_format}"
+            )
+        idp_entity = self.settings().get_idp_data().get("entityId")
+        if login.name_id_nq and login.name_id_nq != idp_entity:
+            raise SsoRefused("name_id", f"NameQualifier {login.name_id_nq} is not the IdP's entity id {idp_entity}")
 
     def _login_from(self, response: OneLogin_Saml2_Response) -> SamlLogin:
         attributes: dict[str, list[str]] = {}
@@ -309,6 +343,10 @@ class SamlProvider:
     def read_logout(self, expected_request_id: str | None) -> LogoutMessage:
         """Check a logout message that arrived by redirect: the IdP's answer to our request, or its own request
         (then `reply_url` carries our signed LogoutResponse)."""
+        if self.idp.want_logout_signed and "Signature" not in request.args:
+            # python3-saml asks for signed logout messages only with wantMessagesSigned, which a provider may
+            # turn off for its Responses; an unsigned logout message could come from any site.
+            raise SsoRefused("unsigned", "logout message without a signature")
         auth = self._auth()
         try:
             reply_url = auth.process_slo(keep_local_session=True, request_id=expected_request_id)
@@ -322,7 +360,7 @@ class SamlProvider:
             elif "Deprecated" in why:
                 reason = "algorithm"
             elif "logout_not_success" in errors:
-                reason = "idp_status"
+                reason = "logout_failed"
             raise SsoRefused(reason, f"{errors}: {why}")
         if "SAMLRequest" in request.args:
             name_id = OneLogin_Saml2_Logout_Request.get_nameid(auth.get_last_request_xml())

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from portal.auth.sessions import end_all_sessions
 from portal.core import audit
 from portal.core.time import utcnow
 from portal.extensions import db
@@ -142,3 +143,13 @@ def set_sso_only(user: User, sso_only: bool, actor: User | None) -> None:
     """An officer signs in only through the province (no local password) — or may again, for break-glass."""
     user.sso_only = sso_only
     audit.record("sso.set_sso_only", actor, user, sso_only=sso_only)
+
+
+def logout_from_idp(idp: str, name_id: str | None) -> User | None:
+    """The IdP ended this person's session: end every portal session and remember token of their account."""
+    identity = _identity(idp, name_id) if name_id else None
+    if identity is None:
+        return None
+    end_all_sessions(identity.user)
+    record_logout(identity.user, idp, "identity provider")
+    return identity.user

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import secrets
 import shutil
 import threading
 import warnings
@@ -31,7 +32,7 @@ with warnings.catch_warnings():
     from saml2.authn_context import PASSWORDPROTECTEDTRANSPORT
     from saml2.config import IdPConfig
     from saml2.metadata import entity_descriptor
-    from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
+    from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NAMEID_FORMAT_TRANSIENT, NameID
     from saml2.server import Server
     from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -80,6 +81,11 @@ class Behaviour:
     audience: str | None = None  # another SP than the one that asked
     destination: str | None = None  # another Destination/Recipient than the SP's ACS
     lifetime_minutes: int = 5  # negative: already expired
+    name_id_format: str = NAMEID_FORMAT_PERSISTENT  # transient: a new random NameID at every sign-in
+    name_id_text: str | None = None  # "" sends an empty NameID
+    name_qualifier: str | None = None  # another NameQualifier than our entity id
+    sp_name_qualifier: str | None = None  # another SPNameQualifier than the SP's entity id
+    sign_logout: bool = True  # sign the LogoutRequests and LogoutResponses we send
 
 
 @dataclass
@@ -113,6 +119,12 @@ class TestIdP:
         self.behaviour = Behaviour()
         self.sessions: dict[str, IdpSession] = {}  # by NameID value
         self.logged_out: list[str] = []  # what the IdP heard back: "sp-response:<status>", "sp-request:<name>"
+        # Like a real IdP, a browser that signed in here once is signed in again without its password while its
+        # session lasts (cookie -> NameID), unless the SP asks for ForceAuthn. `password_forms` counts the pages
+        # that asked for a password.
+        self.browser_sessions: dict[str, str] = {}
+        self.password_forms = 0
+        self.last_name_id = ""
         handler = _QuietHandler if quiet else WSGIRequestHandler
         self._http = make_server(host, port, self._wsgi, threaded=True, request_handler=handler)
         self.base_url = f"http://{host}:{self._http.port}"
@@ -193,8 +205,16 @@ class TestIdP:
 
     def _name_id(self, username: str, sp: str) -> NameID:
         # Persistent and stable across restarts: derived from the user and the SP, never the username itself.
+        how = self.behaviour
         digest = hashlib.sha256(f"{self.entity_id}|{sp}|{username}".encode()).hexdigest()[:40]
-        return NameID(format=NAMEID_FORMAT_PERSISTENT, text=digest, name_qualifier=self.entity_id, sp_name_qualifier=sp)
+        if how.name_id_format == NAMEID_FORMAT_TRANSIENT:
+            digest = "_" + secrets.token_hex(16)
+        return NameID(
+            format=how.name_id_format,
+            text=digest if how.name_id_text is None else how.name_id_text,
+            name_qualifier=how.name_qualifier or self.entity_id,
+            sp_name_qualifier=how.sp_name_qualifier or sp,
+        )
 
     def authn_response(self, username: str, sp: str, acs_url: str, in_response_to: str | None) -> str:
         """A SAML Response (XML) for this user, made as `self.behaviour` says."""
@@ -221,6 +241,7 @@ class TestIdP:
         xml = str(xml)
         found = re.search(r'SessionIndex="([^"]+)"', xml)
         self.sessions[name_id.text] = IdpSession(username, sp, found.group(1) if found else "", name_id)
+        self.last_name_id = name_id.text
         return xml
 
     def post_page(self, xml: str, acs_url: str, relay_state: str = "") -> str:
@@ -255,7 +276,12 @@ class TestIdP:
             destination, session.sp, name_id=session.name_id, session_indexes=[session.session_index], sign=False
         )
         info = self.server.apply_binding(
-            BINDING_HTTP_REDIRECT, str(request), destination, "", sign=True, sigalg=self.behaviour.sign_alg
+            BINDING_HTTP_REDIRECT,
+            str(request),
+            destination,
+            "",
+            sign=self.behaviour.sign_logout,
+            sigalg=self.behaviour.sign_alg,
         )
         return dict(info["headers"])["Location"]
 
@@ -287,7 +313,12 @@ class TestIdP:
         return _page("MotCua test IdP", f"<h2>Demo users</h2><ul>{rows}</ul><h2>Signed in</h2><ul>{signed_in}</ul>")
 
     def _sso_form(self, request: Request) -> Response:
-        self._parse_authn_request(request.args.to_dict())  # refuses an unsigned or broken request now
+        req = self._parse_authn_request(request.args.to_dict())  # refuses an unsigned or broken request now
+        name_id = self.browser_sessions.get(request.cookies.get(SESSION_COOKIE, ""), "")
+        session = self.sessions.get(name_id)
+        if session is not None and str(req.message.force_authn).lower() not in {"true", "1"}:
+            return self._answer(req, session.username, request.args.get("RelayState", ""))
+        self.password_forms += 1
         query = html.escape(request.query_string.decode("latin-1"))
         body = (
             '<form method="post" action="/sso/login">'
@@ -307,9 +338,16 @@ class TestIdP:
         user = self.users.get(username)
         if user is None or user.password != password:
             return _page("Sign in at the test IdP", "<p>Wrong user or password.</p>", 401)
+        response = self._answer(req, username, args.get("RelayState", ""))
+        token = secrets.token_urlsafe(16)
+        self.browser_sessions[token] = self.last_name_id
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax")
+        return response
+
+    def _answer(self, req: Any, username: str, relay_state: str) -> Response:
         resp_args = self.server.response_args(req.message, [BINDING_HTTP_POST])
         xml = self.authn_response(username, resp_args["sp_entity_id"], resp_args["destination"], req.message.id)
-        return Response(self.post_page(xml, resp_args["destination"], args.get("RelayState", "")), mimetype="text/html")
+        return Response(self.post_page(xml, resp_args["destination"], relay_state), mimetype="text/html")
 
     def _slo(self, request: Request) -> Response:
         args = request.args.to_dict()
@@ -335,13 +373,16 @@ class TestIdP:
             destination,
             args.get("RelayState", ""),
             response=True,
-            sign=True,
+            sign=self.behaviour.sign_logout,
             sigalg=self.behaviour.sign_alg,
         )
         return Response(status=302, headers={"Location": dict(info["headers"])["Location"]})
 
     def _idp_logout(self, request: Request) -> Response:
         return Response(status=302, headers={"Location": self.logout_request_url(request.args.get("user", ""))})
+
+
+SESSION_COOKIE = "testidp_session"
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -6,6 +6,7 @@ plain page (400/403/503), a log line and an audit line, and leaves no account cr
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns; flask's Response subclasses it
 
-from portal.core.web import safe_next
-from portal.extensions import csrf, db
+from portal.auth.sessions import end_all_sessions
+from portal.core.web import is_local_path, safe_next, unit_of_work
+from portal.extensions import csrf
 from portal.sso import config as sso_config
 from portal.sso import services
 from portal.sso.config import IdpConfig
 from portal.sso.provider import SamlProvider, SsoRefused
 
+log = logging.getLogger(__name__)
 bp = Blueprint("sso", __name__, url_prefix="/sso", cli_group="sso")
 
 # The AuthnRequests this browser has pending, in a signed cookie of their own: the IdP posts the answer from
@@ -42,6 +46,10 @@ bp = Blueprint("sso", __name__, url_prefix="/sso", cli_group="sso")
 PENDING_COOKIE = "motcua_sso_pending"
 PENDING_MAX_AGE = 600  # seconds a person has to sign in at the IdP
 PENDING_KEEP = 3  # a few tabs may start a sign-in at once
+# Set when someone signs out here, until their next SSO sign-in: that sign-in asks the IdP for ForceAuthn, so the
+# password is asked for again even if the LogoutRequest never reached the IdP (tab closed, IdP unreachable).
+REAUTH_COOKIE = "motcua_sso_reauth"
+REAUTH_MAX_AGE = 7 * 24 * 3600
 
 _AGAIN = _l("Please start again from the sign-in page.")
 REASONS: dict[str, tuple[int, Any]] = {
@@ -61,6 +69,21 @@ REASONS: dict[str, tuple[int, Any]] = {
     "account_disabled": (403, _l("This account is locked. Contact the portal's administrator.")),
     "missing_attributes": (400, _l("The sign-in service did not send your name, which the portal needs.")),
     "logout_invalid": (400, _l("The sign-out message from the sign-in service was not valid.")),
+    "logout_failed": (
+        502,
+        _l(
+            "You are signed out of the portal, but the sign-in service says it could not end its own session. "
+            "Close the browser to be sure nobody else can use it."
+        ),
+    ),
+    "name_id": (400, _l("The sign-in service did not say clearly who you are, so the sign-in was not accepted.")),
+    "name_id_format": (
+        403,
+        _l(
+            "The sign-in service sent only a temporary identity for you, so the portal cannot recognise your "
+            "account. Please tell the sign-in service's administrator (the portal needs a persistent identifier)."
+        ),
+    ),
     "unavailable": (503, _l("The sign-in service cannot be reached right now.")),
 }
 
@@ -74,8 +97,8 @@ def _idp_or_404(name: str) -> IdpConfig:
 
 def _refuse(idp: str, refused: SsoRefused) -> Response:
     status, message = REASONS.get(refused.reason, REASONS["malformed"])
-    services.record_refusal(idp, refused.reason, refused.detail)
-    db.session.commit()
+    with unit_of_work():
+        services.record_refusal(idp, refused.reason, refused.detail)
     page = render_template("sso/error.html", message=message, again=_AGAIN, reason=refused.reason)
     return make_response(page, status)
 
@@ -95,7 +118,7 @@ def _read_pending() -> list[dict[str, str]]:
     return [p for p in data if isinstance(p, dict)] if isinstance(data, list) else []
 
 
-def _write_pending(response: Response, pending: list[dict[str, str]]) -> None:
+def _write_pending(response: BaseResponse, pending: list[dict[str, str]]) -> None:
     if not pending:
         response.delete_cookie(PENDING_COOKIE, path="/sso/")
         return
@@ -111,6 +134,20 @@ def _write_pending(response: Response, pending: list[dict[str, str]]) -> None:
     )
 
 
+def _local_target(target: str | None) -> str:
+    """A path on this site to send the browser to, or the home page: checked again where it is used, since it
+    comes back from a cookie (never another site, never CR/LF or other characters that break a Location)."""
+    return target if target and is_local_path(target) else url_for("main.index")
+
+
+def _set_reauth(response: BaseResponse, on: bool) -> None:
+    if not on:
+        response.delete_cookie(REAUTH_COOKIE, path="/sso/")
+        return
+    secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+    response.set_cookie(REAUTH_COOKIE, "1", max_age=REAUTH_MAX_AGE, path="/sso/", httponly=True, secure=secure)
+
+
 @bp.get("/<idp>/metadata")
 def metadata(idp: str):
     conf = _idp_or_404(idp)
@@ -121,11 +158,11 @@ def metadata(idp: str):
 @bp.get("/<idp>/login")
 def login(idp: str):
     conf = _idp_or_404(idp)
-    target = safe_next()
+    target = _local_target(safe_next())
     if current_user.is_authenticated:
         return redirect(target)
     try:
-        url, request_id = SamlProvider(conf).login_url()
+        url, request_id = SamlProvider(conf).login_url(force_authn=REAUTH_COOKIE in request.cookies)
     except SsoRefused as refused:
         return _refuse(conf.name, refused)
     response = redirect(url)
@@ -139,40 +176,65 @@ def acs(idp: str):
     conf = _idp_or_404(idp)
     pending = _read_pending()
     try:
-        saml_login = SamlProvider(conf).read_response(request.form.get("SAMLResponse"))
-        user, answered = services.sign_in(conf, saml_login, [p for p in pending if p.get("idp") == conf.name])
-        db.session.commit()
+        with unit_of_work():  # a refusal rolls back whatever the answer had started
+            saml_login = SamlProvider(conf).read_response(request.form.get("SAMLResponse"))
+            user, answered = services.sign_in(conf, saml_login, [p for p in pending if p.get("idp") == conf.name])
     except SsoRefused as refused:
-        db.session.rollback()
         return _refuse(conf.name, refused)
     session.clear()  # a fresh session on sign-in (no fixation)
     login_user(user)
     session["sso"] = saml_login.session_data()
-    response = redirect((answered or {}).get("next") or url_for("main.index"))
+    # Where the sign-in started (kept in our signed cookie); the IdP's RelayState is never a destination.
+    response = redirect(_local_target((answered or {}).get("next")))
     _write_pending(response, [p for p in pending if p is not answered])
+    _set_reauth(response, False)
     return response
 
 
-def _start_logout(idp_name: str) -> Response:
-    """Sign out here at once, then ask the identity provider to end its session too (signed LogoutRequest)."""
+def _start_logout(idp_name: str) -> BaseResponse:
+    """Sign out here at once, on every device (every session and remember token of the account), then send the
+    browser to the identity provider with a signed LogoutRequest so that it ends its session too."""
     data, user = session.get("sso") or {}, current_user._get_current_object()
     conf = sso_config.get_idp(idp_name)
+    end_all_sessions(user)
     logout_user()
     session.clear()
     if conf is None or data.get("idp") != idp_name:
+        with unit_of_work():
+            services.record_logout(user, idp_name, "portal, no sign-in service session")
         flash(_("You are signed out."), "info")
         return redirect(url_for("main.index"))
     try:
         url, request_id = SamlProvider(conf).logout_url(data)
-    except SsoRefused:
-        services.record_logout(user, idp_name, "portal, provider unreachable")
-        db.session.commit()
-        flash(_("You are signed out of the portal, but the sign-in service could not be reached."), "info")
-        return redirect(url_for("main.index"))
-    services.record_logout(user, idp_name, "portal")
-    db.session.commit()
+    except SsoRefused as refused:
+        log.warning("SSO %s: no LogoutRequest sent (%s): %s", idp_name, refused.reason, refused.detail)
+        with unit_of_work():
+            services.record_logout(user, idp_name, "portal, provider unreachable")
+        flash(
+            _(
+                "You are signed out of the portal, but the sign-in service could not be reached. Your next "
+                "sign-in with it will ask for your password again; on a shared computer, close the browser too."
+            ),
+            "error",
+        )
+        response = redirect(url_for("main.index"))
+        _set_reauth(response, True)
+        return response
+    with unit_of_work():
+        services.record_logout(user, idp_name, "portal")
     session["sso_logout"] = {"idp": idp_name, "id": request_id}
-    return redirect(url)
+    # Not a redirect: the sign-out form's POST would carry it, and browsers apply the CSP's `form-action` to
+    # every redirect after a form submission (Chromium does), so `form-action 'self'` blocks the way to the
+    # IdP. Listing the IdPs' origins in form-action is not enough either: an IdP's logout may pass through
+    # further hosts (ADFS redirects through every other relying party; proxies and brokered IdPs add hops), and
+    # the origins would have to be read from metadata for every page. A page of our own that continues with a
+    # plain navigation (meta refresh, and a link for when refresh is turned off) ends the form's redirect
+    # chain, so form-action no longer applies, and it says what is happening if the IdP is slow or down.
+    page = render_template("sso/logout_continue.html", url=url)
+    response = make_response(page, 200)
+    response.headers["Cache-Control"] = "no-store"
+    _set_reauth(response, True)
+    return response
 
 
 @bp.post("/<idp>/logout")
@@ -202,17 +264,19 @@ def sls(idp: str):
         message = SamlProvider(conf).read_logout(expected)
     except SsoRefused as refused:
         return _refuse(conf.name, refused)
+    # The IdP's RelayState is never a destination here: we go home, or answer the IdP at its own SLO address.
     if message.kind == "response":
         session.pop("sso_logout", None)
         flash(_("You are signed out of the portal and of the sign-in service."), "info")
         return redirect(url_for("main.index"))
+    with unit_of_work():
+        user = services.logout_from_idp(conf.name, message.name_id)
     data = session.get("sso") or {}
     if current_user.is_authenticated and data.get("idp") == conf.name and data.get("name_id") == message.name_id:
-        user = current_user._get_current_object()
         logout_user()
         session.clear()
-        services.record_logout(user, conf.name, "identity provider")
-        db.session.commit()
+    if user is not None:
+        log.info("SSO %s: the identity provider signed out user %s", conf.name, user.id)
     return redirect(message.reply_url or url_for("main.index"))
 
 

@@ -42,9 +42,10 @@ def validate_bpmn(
             report,
         )
         processes = main_processes(root)
+        process_id = processes[0].get("id") if len(processes) == 1 else None
         # SpiffWorkflow stops at its first error and repeats ours: ask it only about an otherwise clean file.
-        if not report.problems and len(processes) == 1:
-            run_checks([lambda: check_spiff(ctx, processes[0].get("id"))], report)
+        if not report.problems and process_id:
+            run_checks([lambda: check_spiff(ctx, process_id)], report)
     except Exception as err:  # validation reports, it never raises
         report.add(None, _("could not be checked: %(error)s", error=repr(err)))
     return report.sorted()

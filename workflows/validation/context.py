@@ -53,4 +53,4 @@ def property_nodes(node: etree._Element) -> list[etree._Element]:
 
 def span_ok(value: str) -> bool:
     match = _SPAN.fullmatch(value.strip())
-    return bool(match) and float(match.group(1)) > 0
+    return match is not None and float(match.group(1)) > 0

@@ -20,7 +20,7 @@ from workflows.validation.structure import check_schema, load
 
 
 def load_decisions(dmn_files: Sequence[tuple[str, bytes]]) -> dict[str, Decision]:
-    decisions = {}
+    decisions: dict[str, Decision] = {}
     for path, xml in dmn_files:
         try:
             root = parse_xml(xml)
@@ -28,9 +28,10 @@ def load_decisions(dmn_files: Sequence[tuple[str, bytes]]) -> dict[str, Decision
             continue
         valid = not validate_dmn(xml, path)
         for node in root.iter(etree.Element):
-            if local(node.tag) == "decision" and node.get("id"):
+            decision_id = node.get("id")
+            if local(node.tag) == "decision" and decision_id:
                 outputs, used = _decision_names(node)
-                decisions[node.get("id")] = Decision(path, outputs, used, valid, root)
+                decisions[decision_id] = Decision(path, outputs, used, valid, root)
     return decisions
 
 

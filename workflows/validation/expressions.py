@@ -10,21 +10,11 @@ from flask_babel import gettext as _
 from lxml import etree
 
 from workflows.bpmn_model import NSMAP, TIMER_KINDS, local, translate_expression, translate_timer
-from workflows.scripting import EXPRESSION_FUNCTIONS, SAFE_BUILTINS, check_code, parse_code
+from workflows.scripting import EXPRESSION_FUNCTIONS, SAFE_BUILTINS, Mode, check_code, parse_code
 from workflows.validation.context import Context, bpmn_nodes, camunda, span_ok
+from workflows.validation.flow import bound_names, free_names, unbound_reads
 
-
-def free_names(tree: ast.AST) -> set[str]:
-    """Names read by the code and not bound inside it (lambda and comprehension variables, functions)."""
-    loaded, bound = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.FunctionDef | ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    return loaded - bound
+__all__ = ["check_expressions", "free_names"]
 
 
 def _assigned_names(source: str) -> set[str]:
@@ -32,11 +22,10 @@ def _assigned_names(source: str) -> set[str]:
         tree = parse_code(source, "exec")
     except (SyntaxError, ValueError):
         return set()
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    return names | {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    return bound_names(tree)
 
 
-def _expressions(root: etree._Element) -> Iterable[tuple[etree._Element, str, str, str]]:
+def _expressions(root: etree._Element) -> Iterable[tuple[etree._Element, str, Mode, str]]:
     """(element, what, mode, Python source) for every piece of code in the file, as SpiffWorkflow will see it."""
     for node in bpmn_nodes(root, "conditionExpression"):
         yield node, _("condition"), "eval", translate_expression(node.text or "")
@@ -45,34 +34,39 @@ def _expressions(root: etree._Element) -> Iterable[tuple[etree._Element, str, st
             if local(child.tag) in TIMER_KINDS:
                 yield child, _("timer"), "eval", translate_timer(child.text or "")
     for node in bpmn_nodes(root, "messageEventDefinition"):
-        if node.get(camunda("expression")):
-            yield node, _("message payload"), "eval", translate_expression(node.get(camunda("expression")))
+        payload = node.get(camunda("expression"))
+        if payload:
+            yield node, _("message payload"), "eval", translate_expression(payload)
     for node in bpmn_nodes(root, "scriptTask"):
         script = node.find("bpmn:script", NSMAP)
         python = (node.get("scriptFormat") or "").strip().lower() == "python"  # others are refused already
-        if python and script is not None and (script.text or "").strip():
+        if python and script is not None and script.text and script.text.strip():
             yield script, _("script"), "exec", script.text
 
 
-def _collect_known_names(ctx: Context) -> None:
+def _collect_known_names(ctx: Context) -> dict[etree._Element, set[str]]:
+    """Fill ctx.known_names; return, per script, the names known before it runs (everything but its own)."""
     names = ctx.known_names
     names.update(EXPRESSION_FUNCTIONS, SAFE_BUILTINS)
     names.update(f.get("id") or "" for f in ctx.root.iter(camunda("formField")))
-    for _node, _what, mode, source in _expressions(ctx.root):
-        if mode == "exec":
-            names.update(_assigned_names(source))
+    scripts = {node: _assigned_names(source) for node, _what, mode, source in _expressions(ctx.root) if mode == "exec"}
     for node in bpmn_nodes(ctx.root, "messageEventDefinition"):
         # SpiffWorkflow stores a caught message's payload there, else in `<event id>_Response`.
-        names.add(node.get(camunda("resultVariable")) or f"{node.getparent().get('id')}_Response")
+        event = node.getparent()
+        names.add(node.get(camunda("resultVariable")) or f"{event.get('id') if event is not None else ''}_Response")
     for node in bpmn_nodes(ctx.root, "dataObject"):
         names.update(filter(None, (node.get("id"), node.get("name"))))
     for node in bpmn_nodes(ctx.root, "businessRuleTask"):
         decision = ctx.decisions.get(node.get(camunda("decisionRef")) or "")
         if decision is not None:
             names.update(decision.outputs)
+    before = {node: names.union(*(n for other, n in scripts.items() if other is not node)) for node in scripts}
+    for assigned in scripts.values():
+        names.update(assigned)
+    return before
 
 
-def _code_problems(node: etree._Element, what: str, mode: str, source: str, known: set[str]) -> list[str]:
+def _code_problems(node: etree._Element, what: str, mode: Mode, source: str, known: set[str]) -> list[str]:
     if not source.strip():
         # A missing condition is the gateway check's to report; `${}` and empty scripts or timers are ours.
         return [] if what == _("condition") and not (node.text or "").strip() else [_("%(what)s is empty", what=what)]
@@ -82,7 +76,8 @@ def _code_problems(node: etree._Element, what: str, mode: str, source: str, know
     if reason is not None:
         return [_("%(what)s %(reason)s", what=what, reason=reason)]
     tree = parse_code(source, mode)
-    unknown = sorted(free_names(tree) - known)
+    # A script's own assignments help only the lines after them.
+    unknown = sorted(unbound_reads(tree, known) if mode == "exec" else free_names(tree) - known)
     return [_("unknown name %(name)r in %(what)s", name=name, what=what) for name in unknown] + _span_problems(tree)
 
 
@@ -100,9 +95,10 @@ def _span_problems(tree: ast.AST) -> list[str]:
 
 
 def check_expressions(ctx: Context) -> None:
-    _collect_known_names(ctx)
+    before_script = _collect_known_names(ctx)
     for node, what, mode, source in _expressions(ctx.root):
-        for reason in _code_problems(node, what, mode, source, ctx.known_names):
+        known = before_script.get(node, ctx.known_names)
+        for reason in _code_problems(node, what, mode, source, known):
             ctx.report.add(node, reason)
     for node in bpmn_nodes(ctx.root, "businessRuleTask"):
         decision = ctx.decisions.get(node.get(camunda("decisionRef")) or "")

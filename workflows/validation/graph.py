@@ -61,7 +61,7 @@ def check_gateways(ctx: Context) -> None:
     for source_id, flows in outgoing.items():
         source = nodes.get(source_id)
         kind = local(source.tag) if source is not None else ""
-        if kind in ("exclusiveGateway", "inclusiveGateway"):
+        if source is not None and kind in ("exclusiveGateway", "inclusiveGateway"):
             _check_gateway(source, flows, ctx.report)
             continue
         if len(flows) > 1 and kind not in SPLITTING_ELEMENTS:
@@ -112,9 +112,9 @@ def _automatic_graph(root: etree._Element) -> dict[str, list[str]]:
     processes = {p.get("id") or "": p for p in root.findall("bpmn:process", NSMAP)}
     # Document order, so the loop reported is the same on every run.
     graph: dict[str, list[str]] = {
-        n.get("id"): []
+        node_id: []
         for n in root.iter(etree.Element)
-        if local(n.tag) in FLOW_NODES and n.get("id") and not _waits(n, processes)
+        if local(n.tag) in FLOW_NODES and (node_id := n.get("id")) and not _waits(n, processes)
     }
     for flow in _flows(root):
         source, target = flow.get("sourceRef"), flow.get("targetRef")

@@ -42,8 +42,9 @@ def element_id(node: etree._Element) -> str:
     """The id of the node or its nearest ancestor with one, else its tag."""
     current: etree._Element | None = node
     while current is not None:
-        if current.get("id"):
-            return current.get("id")
+        node_id = current.get("id")
+        if node_id:
+            return node_id
         current = current.getparent()
     return local(node.tag) or "-"
 

@@ -15,9 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy import delete
 
 from forms.builder import validate_data
-from portal.core.errors import InvalidInput, NotFound, ServiceError
+from portal.core.errors import InvalidInput, NotFound
 from portal.core.time import utcnow
 from portal.extensions import db
+from portal.incidents.services import dry_run_failed
 from portal.models import DryRun, ProcedureVersion, User
 from portal.procedures.services import compiled
 from workflows.bpmn_model import FormFieldSpec, ProcedureModel, StepSpec
@@ -52,7 +53,7 @@ def dry_fields(step: StepSpec) -> list[FormFieldSpec]:
 def start(version: ProcedureVersion, actor: User) -> DryRun:
     db.session.execute(delete(DryRun).where(DryRun.user_id == actor.id, DryRun.updated_at < utcnow() - KEEP_FOR))
     instance = Instance.new(compiled(version), FUNCTIONS)
-    _guard(instance.run)
+    _guard(instance.run, version.id)
     run = DryRun(user_id=actor.id, version_id=version.id, state=instance.dump(), log=[])
     db.session.add(run)
     db.session.flush()
@@ -66,9 +67,13 @@ def get_run(run_id: int, actor: User) -> DryRun:
     return run
 
 
+def version_of(run: DryRun) -> ProcedureVersion:
+    """The version a dry run exercises; its foreign key guarantees the row exists."""
+    return db.session.get_one(ProcedureVersion, run.version_id)
+
+
 def _instance(run: DryRun) -> Instance:
-    version = db.session.get(ProcedureVersion, run.version_id)
-    return Instance.load(compiled(version), run.state, FUNCTIONS)
+    return Instance.load(compiled(version_of(run)), run.state, FUNCTIONS)
 
 
 def view(run: DryRun) -> DryRunView:
@@ -97,15 +102,17 @@ def complete(run: DryRun, spiff_id: str, raw: dict[str, Any]) -> None:
     if errors:
         raise InvalidInput(_("Some fields need attention."), errors)
     data.update({f.id: "" for f in step.form if f.widget == "file"})
-    _guard(lambda: instance.complete(spiff_id, data))
+    _guard(lambda: instance.complete(spiff_id, data), run.version_id)
     run.state = instance.dump()
     run.log = [*run.log, {"step": step.id, "name": step.name, "data": data}]
     run.updated_at = utcnow()
     db.session.flush()
 
 
-def _guard(action: Any) -> None:
+def _guard(action: Any, version_id: int) -> None:
+    """The procedure's code failed or went past a budget: the administrator reads where and what (StepFailed,
+    no incident: they are the one to act)."""
     try:
         action()
     except EngineError as exc:
-        raise ServiceError(_("The workflow stopped with an error: %(error)s", error=str(exc))) from exc
+        raise dry_run_failed(exc, version_id) from exc

@@ -8,10 +8,11 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from portal.auth import mails
 from portal.auth.services import reset_token
+from portal.auth.sessions import end_all_sessions
 from portal.core import audit
 from portal.core.errors import InvalidInput, NotFound
-from portal.core.mail import send_mail
 from portal.extensions import db
 from portal.models import Group, Membership, User
 from portal.models.agency import touch_config
@@ -67,6 +68,8 @@ def set_person_active(user: User, active: bool, actor: User) -> None:
     if user.id == actor.id and not active:
         raise InvalidInput(_("You cannot deactivate your own account."), {})
     user.active = active
+    if not active:  # every session and remember cookie ends now, not at the next request of each
+        end_all_sessions(user)
     db.session.flush()
     audit.record("admin.user_active" if active else "admin.user_deactivated", actor, user, email=user.email)
 
@@ -98,12 +101,6 @@ def send_reset_link(user: User, actor: User) -> None:
         raise InvalidInput(_("This account has no email address to send the link to."), {})
     if user.sso_only:
         raise InvalidInput(_("This account signs in only through single sign-on."), {})
-    link = url_for("auth.reset_password", token=reset_token(user), _external=True)
-    text = _(
-        "Hello %(name)s,\n\nAn administrator of MotCua asked us to send you a link to choose your password. "
-        "Open it within one hour:\n%(link)s\n",
-        name=user.full_name,
-        link=link,
-    )
-    send_mail(user.email, _("Choose your MotCua password"), text)
+    # Written to the outbox: sent by a worker once this request commits (never from inside the request).
+    mails.invitation(user, url_for("auth.reset_password", token=reset_token(user), _external=True))
     audit.record("admin.reset_link_sent", actor, user, email=user.email)

@@ -119,10 +119,10 @@ def save_from_modeler(procedure: Procedure | None, xml: Any, agency_code: str | 
     dmn = stored_dmn(latest_version(procedure)) if procedure else []
     code = procedure.agency.code if procedure else (agency_code or None)
     result = deploy(data, path, dmn, agency_code=code, actor=actor)
-    if result.ok and procedure is not None and result.version.procedure_id != procedure.id:
+    if result.ok and procedure is not None and result.deployed.procedure_id != procedure.id:
         # A changed process id would have made (or changed) another procedure: refuse, nothing is kept.
         reason = _("The process id must stay %(key)s: it names this procedure.", key=procedure.key)
-        return DeployResult([Problem(path, 1, result.version.process_id, reason)])
+        return DeployResult([Problem(path, 1, result.deployed.process_id, reason)])
     return result
 
 
@@ -140,7 +140,7 @@ def update_catalogue(procedure: Procedure, values: dict[str, Any], actor: User) 
         errors["deadline"] = [_("Write same-day, a number of days (15d) or of hours (4h).")]
     if values["service_level"] not in SERVICE_LEVELS:
         errors["service_level"] = [_("Not a valid choice.")]
-    if errors:
+    if errors or agency is None:  # no agency always comes with its error above
         raise InvalidInput(_("Some fields need attention."), errors)
     for name in ("code", "name", "name_en", "field", "service_level", "deadline_kind", "fee", "published"):
         setattr(procedure, name, values[name])

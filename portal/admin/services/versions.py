@@ -57,9 +57,9 @@ def element_ids(version: ProcedureVersion) -> set[str]:
     root = parse_xml(version.bpmn_xml.encode("utf-8"))
     prefix = f"{{{BPMN_NS}}}"
     return {
-        node.get("id")
+        node_id
         for node in root.iter()
-        if isinstance(node.tag, str) and node.tag.startswith(prefix) and node.get("id")
+        if isinstance(node.tag, str) and node.tag.startswith(prefix) and (node_id := node.get("id"))
     }
 
 
