@@ -185,10 +185,14 @@ def _this_host(database: str, storage: str) -> list[int]:
     )
     client = here.test_client()
     with here.app_context():
-        return [
-            client.post("/login", data={"identifier": f"a{n}@example.vn", "password": "x"}).status_code
-            for n in range(3)
-        ]
+        try:
+            return [
+                client.post("/login", data={"identifier": f"a{n}@example.vn", "password": "x"}).status_code
+                for n in range(3)
+            ]
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # this second app's pool, or its connections outlive the test
 
 
 @pytest.fixture
