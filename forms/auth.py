@@ -5,23 +5,25 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, TelField, ValidationError
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.validators import Email, EqualTo, InputRequired, Optional, Regexp
 
+from forms.base import PortalForm
 from forms.builder import CITIZEN_ID_PATTERN, PHONE_PATTERN
+from forms.validators import Length
 
 MIN_PASSWORD = 10
+MAX_PASSWORD = 200
 
 
-def strong_password(form: FlaskForm, field: PasswordField) -> None:
+def strong_password(form: PortalForm, field: PasswordField) -> None:
     """At least 10 characters with a letter and a digit: long enough to resist guessing, short enough to type."""
     value = field.data or ""
     if len(value) < MIN_PASSWORD or not re.search(r"[A-Za-zÀ-ỹ]", value) or not re.search(r"\d", value):
         raise ValidationError(_l("Use at least 10 characters, with letters and digits."))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PortalForm):
     identifier = StringField(
         _l("Email or phone number"),
         validators=[InputRequired(_l("Enter your email or phone number.")), Length(max=255)],
@@ -29,13 +31,13 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(_l("Enter your password.")), Length(max=200)],
+        validators=[InputRequired(_l("Enter your password.")), Length(max=MAX_PASSWORD)],
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(PortalForm):
     full_name = StringField(
         _l("Full name"),
         validators=[InputRequired(_l("Enter your full name.")), Length(max=255)],
@@ -43,7 +45,7 @@ class RegisterForm(FlaskForm):
     )
     email = EmailField(
         _l("Email"),
-        validators=[Optional(), Email(_l("Not a valid email address.")), Length(max=255)],
+        validators=[Optional(), Length(max=255), Email(_l("Not a valid email address."))],
         render_kw={"autocomplete": "email"},
     )
     phone = TelField(
@@ -60,7 +62,7 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(_l("Choose a password.")), strong_password],
+        validators=[InputRequired(_l("Choose a password.")), Length(max=MAX_PASSWORD), strong_password],
         render_kw={"autocomplete": "new-password"},
         description=_l("At least 10 characters, with letters and digits."),
     )
@@ -70,23 +72,27 @@ class RegisterForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
 
-    def validate_email(self, field: EmailField) -> None:
-        if not field.data and not self.phone.data:
-            raise ValidationError(_l("Give an email address or a phone number."))
+    def validate(self, extra_validators: object = None) -> bool:
+        # Not an inline validate_email: Optional() ends the field's chain when it is empty, so that never ran.
+        valid = super().validate(extra_validators)  # type: ignore[arg-type]
+        if not self.email.data and not self.phone.data and not self.email.errors:
+            self.email.errors = [_l("Give an email address or a phone number.")]
+            return False
+        return valid
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(PortalForm):
     email = EmailField(
         _l("Email"),
-        validators=[InputRequired(_l("Enter your email.")), Email(_l("Not a valid email address."))],
+        validators=[InputRequired(_l("Enter your email.")), Length(max=255), Email(_l("Not a valid email address."))],
         render_kw={"autocomplete": "email"},
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(PortalForm):
     password = PasswordField(
         _l("New password"),
-        validators=[InputRequired(_l("Choose a password.")), strong_password],
+        validators=[InputRequired(_l("Choose a password.")), Length(max=MAX_PASSWORD), strong_password],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -96,15 +102,15 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(PortalForm):
     current = PasswordField(
         _l("Current password"),
-        validators=[InputRequired(_l("Enter your current password.")), Length(max=200)],
+        validators=[InputRequired(_l("Enter your current password.")), Length(max=MAX_PASSWORD)],
         render_kw={"autocomplete": "current-password"},
     )
     password = PasswordField(
         _l("New password"),
-        validators=[InputRequired(_l("Choose a password.")), strong_password],
+        validators=[InputRequired(_l("Choose a password.")), Length(max=MAX_PASSWORD), strong_password],
         render_kw={"autocomplete": "new-password"},
         description=_l("At least 10 characters, with letters and digits."),
     )
@@ -115,5 +121,5 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(PortalForm):
     """A button that only needs its CSRF token."""

@@ -16,12 +16,18 @@ from wtforms import BooleanField, DateField, Form, IntegerField, SelectField, St
 from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 
+from forms.base import PlainForm
+from forms.validators import Length, NumberRange
 from workflows.bpmn_model import FormFieldSpec
 
 CITIZEN_ID_PATTERN = r"^\d{12}$"
 PHONE_PATTERN = r"^(\+84|0)\d{9,10}$"
 # File fields carry the ids of attachments already uploaded to the dossier ("12,15").
 FILE_IDS_PATTERN = r"^\d+(,\d+)*$"
+# Bounds of the fields whose BPMN sets none: a draft keeps this many characters of a field (MAX_DRAFT_VALUE in
+# portal/citizen/services.py), so no valid text is ever cut; whole numbers fit a BIGINT column.
+DEFAULT_MAX_TEXT = 5000
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def _validators(spec: FormFieldSpec) -> list[Any]:
@@ -31,12 +37,10 @@ def _validators(spec: FormFieldSpec) -> list[Any]:
     else:
         found.append(validators.Optional())
     c = spec.constraints
-    if "minlength" in c or "maxlength" in c:
-        found.append(validators.Length(min=int(c.get("minlength", -1)), max=int(c.get("maxlength", -1))))
-    if "min" in c or "max" in c:
-        found.append(
-            validators.NumberRange(min=int(c["min"]) if "min" in c else None, max=int(c["max"]) if "max" in c else None)
-        )
+    if spec.type == "string" or "minlength" in c or "maxlength" in c:
+        found.append(Length(min=int(c.get("minlength", -1)), max=int(c.get("maxlength", DEFAULT_MAX_TEXT))))
+    if spec.type == "long" or "min" in c or "max" in c:
+        found.append(NumberRange(min=int(c.get("min", BIGINT_MIN)), max=int(c.get("max", BIGINT_MAX))))
     if spec.widget == "email":
         found.append(validators.Email(message=_l("Not a valid email address.")))
     elif spec.widget == "phone":
@@ -67,7 +71,9 @@ def make_field(spec: FormFieldSpec) -> Field:
     return StringField(**kwargs)
 
 
-def build_form_class(fields: Iterable[FormFieldSpec], base: type[Form] = Form, name: str = "StepForm") -> type[Form]:
+def build_form_class(
+    fields: Iterable[FormFieldSpec], base: type[Form] = PlainForm, name: str = "StepForm"
+) -> type[Form]:
     attrs = {spec.id: make_field(spec) for spec in fields}
     return type(name, (base,), attrs)
 

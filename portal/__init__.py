@@ -50,17 +50,24 @@ def _ensure_sqlite_folder(uri: str) -> None:
         Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Remembers, for a year, the language a person chose with the switch in the header (/lang/<code>).
+LANGUAGE_COOKIE = "lang"
+
+
 def select_locale() -> str:
+    """Vietnamese for everyone unless the person chose another language: the choice of this session (set by
+    the switch, or from the account's stored preference at sign-in), else the one remembered by this browser's
+    cookie. The browser's Accept-Language is not followed. No database access: the outage page uses it too."""
     from flask import current_app, has_request_context, session
 
     languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # CLI, Celery tasks: the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = session.get("locale")
-    if isinstance(chosen, str) and chosen in languages:
-        return chosen
     default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
-    return request.accept_languages.best_match(languages, default)
+    if not has_request_context():  # CLI, Celery tasks: the default language
+        return default
+    for chosen in (session.get("locale"), request.cookies.get(LANGUAGE_COOKIE)):
+        if isinstance(chosen, str) and chosen in languages:
+            return chosen
+    return default
 
 
 def register_extensions(app: Flask) -> None:
@@ -93,6 +100,12 @@ def register_extensions(app: Flask) -> None:
 
     # Accepts only ids of the account's current session version (portal/auth/sessions.py).
     login_manager.user_loader(load_user)
+    from flask_login import user_loaded_from_cookie, user_logged_in
+
+    from portal.auth.sessions import use_preferred_language
+
+    user_logged_in.connect(use_preferred_language, app)  # the account's language, on every device it signs in
+    user_loaded_from_cookie.connect(use_preferred_language, app)
 
     @app.context_processor
     def inject_locale() -> dict:

@@ -65,14 +65,64 @@ def browser(_playwright) -> Iterator:
         instance.close()
 
 
+# A small phone (iPhone SE): what must fit "above the fold" fits in 375 × 667.
+PHONE = {"viewport": {"width": 375, "height": 667}, "is_mobile": True, "has_touch": True}
+
+
 def new_page(browser, locale: str = "vi-VN", phone: bool = False):
-    """A page in a fresh browser context; `phone` gives a small touch screen."""
+    """A page in a fresh browser context; `phone` gives a small touch screen.
+
+    The portal is in Vietnamese for everyone unless the person chose another language with the switch in the
+    header (it does not follow the browser's language): a context whose locale is English also holds the
+    cookie that switch leaves, as the browser of a person who chose English earlier."""
     options: dict = {"locale": locale}
     if phone:
-        options |= {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+        options |= PHONE
     context = browser.new_context(**options)
     context.set_default_timeout(15_000)
+    if locale.lower().startswith("en"):
+        context.add_cookies([{"name": "lang", "value": "en", "domain": "127.0.0.1", "path": "/"}])
     return context.new_page()
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+
+
+def accessibility_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it is now (all its rules: WCAG 2.x A and AA, best practices).
+
+    Injected through the DevTools protocol rather than a <script> tag: the portal's Content-Security-Policy
+    (script-src 'self') refuses inline scripts, and the test must not loosen it."""
+    page.wait_for_load_state("load")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "targets": [" ".join(map(str, node["target"])) for node in v["nodes"]],
+            "summary": v["nodes"][0].get("failureSummary", "") if v["nodes"] else "",
+        }
+        for v in result
+    ]
+
+
+def assert_accessible(page, where: str = "") -> None:
+    """No serious or critical axe-core violation on the page; otherwise a readable list of them."""
+    found = [v for v in accessibility_violations(page) if v["impact"] in BLOCKING]
+    if found:
+        lines = [f"{len(found)} serious or critical accessibility problem(s) on {where or page.url}:"]
+        for v in found:
+            lines.append(f"- {v['id']} ({v['impact']}): {v['help']}")
+            lines += [f"    at {target}" for target in v["targets"][:5]]
+            if len(v["targets"]) > 5:
+                lines.append(f"    … and {len(v['targets']) - 5} more")
+            if v["summary"]:
+                lines.append("    " + v["summary"].replace("\n", "\n    "))
+        raise AssertionError("\n".join(lines))
 
 
 def shot(page, name: str) -> Path:

@@ -69,6 +69,14 @@ class FreshContextClient(FlaskClient):
         db.session.expire_all()
         return response
 
+    def _add_cookies_to_wsgi(self, environ) -> None:
+        """A `Cookie` header given to one request is sent along with the client's cookies (Werkzeug's client
+        would drop it), as a browser that holds that cookie: `headers=EN` is a person who chose English."""
+        given = environ.get("HTTP_COOKIE")
+        super()._add_cookies_to_wsgi(environ)
+        if given:
+            environ["HTTP_COOKIE"] = "; ".join(filter(None, (environ.get("HTTP_COOKIE"), given)))
+
 
 @pytest.fixture
 def app(_schema: str, tmp_path: Path) -> Iterator[Flask]:

@@ -12,7 +12,7 @@ from tests.test_citizen_support import multipart
 from tests.web import csrf, login
 
 ADMIN = "admin@motcua.demo"
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 MINIMAL = (TESTS / "bpmn_good" / "minimal.bpmn").read_bytes()
 BAD = TESTS / "bpmn_bad"
 

@@ -116,8 +116,8 @@ def test_compare_two_versions(demo, client) -> None:
     assert "Changes from version 1 to version 2" in page
     assert "apply.phone" in page  # field added
     assert "apply.copies" in page  # field removed
-    assert "allowance: 0.5d → 1d" in page
-    assert "3d → 5d" in page
+    assert "allowance: 0,5 working days → 1 working day" in page  # durations in words, not "0.5d → 1d"
+    assert "3 working days → 5 working days" in page
     assert client.get(f"/admin/procedures/{proc.id}/diff?a=1&b=9").status_code == 404
 
 

@@ -136,3 +136,32 @@ def test_an_inactive_account_cannot_sign_in(client, demo: Flask) -> None:
         "/login", data={"identifier": "congdan@motcua.demo", "password": "MotCua@2026", "csrf_token": token}
     )
     assert response.status_code == 422
+
+
+def test_registration_needs_an_email_or_a_phone(client, app: Flask) -> None:
+    token = csrf(client, "/register")
+    form = {"full_name": "Lê Văn D", "email": "", "phone": "", "password": "matkhau2026", "confirm": "matkhau2026"}
+    response = client.post("/register", data={**form, "csrf_token": token})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'href="#email"' in page
+    assert "Hãy nhập địa chỉ email hoặc số điện thoại." in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(User)) == 0
+
+
+def test_signing_in_lands_each_person_on_their_own_start_page(demo: Flask) -> None:
+    for identifier, landing in [
+        ("congdan@motcua.demo", "/"),
+        ("tiepnhan@motcua.demo", "/inbox/"),
+        ("admin@motcua.demo", "/admin/"),
+    ]:
+        client = demo.test_client()
+        token = csrf(client, "/login")
+        form = {"identifier": identifier, "password": "MotCua@2026", "csrf_token": token}
+        response = client.post("/login", data=form)
+        assert response.headers["Location"] == landing, identifier
+        assert client.get(landing).status_code == 200
+    client = demo.test_client()  # a `next` still wins
+    token = csrf(client, "/login")
+    form = {"identifier": "tiepnhan@motcua.demo", "password": "MotCua@2026", "csrf_token": token}
+    assert client.post("/login?next=/procedures", data=form).headers["Location"] == "/procedures"

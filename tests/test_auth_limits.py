@@ -23,7 +23,7 @@ from tests.web import csrf, login
 ROOT = Path(__file__).resolve().parent.parent
 REDIS = "redis://127.0.0.1:6379/6"
 CITIZEN = "congdan@motcua.demo"
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 
 
 def attempt(client, identifier: str, password: str = "sai-mat-khau", headers: dict | None = None):  # noqa: S107

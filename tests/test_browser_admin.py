@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.extensions import db
 from portal.models import Dossier, Procedure
-from tests.browser import new_page, shot
+from tests.browser import assert_accessible, new_page, shot
 
 # As Camunda Modeler 5 saves it, with one mistake: the reception step's candidate group `tiep_nhan` is not a
 # role of the agency (the desk's role code is `reception`).
@@ -122,6 +122,7 @@ def sign_in(page, url: str, email: str) -> None:
     page.locator("#password").fill("MotCua@2026")
     page.locator("#password").press("Enter")
     page.wait_for_url(lambda u: "/login" not in u)
+    assert_accessible(page)
 
 
 def test_admin_models_fixes_publishes_and_a_citizen_applies(live_server, browser, tmp_path) -> None:
@@ -144,16 +145,19 @@ def test_admin_models_fixes_publishes_and_a_citizen_applies(live_server, browser
     assert "tiep_nhan" in alert.inner_text()
     assert "receive" in alert.inner_text()
     shot(admin, "admin-upload-refused")
+    assert_accessible(admin)
 
     # 2. Open it in the browser modeler and save: the same problem, next to the diagram.
     admin.get_by_role("link", name="Open the browser modeler").click()
     admin.get_by_text("The diagram is loaded.").wait_for()
+    assert_accessible(admin, "the modeler")
     admin.get_by_label("Open a .bpmn file from your computer").set_input_files(str(bpmn))
     admin.locator('.djs-element[data-element-id="receive"]').wait_for()
     admin.get_by_role("button", name="Check and save").click()
     problems = admin.locator("#modeler-problems")
     problems.get_by_text("tiep_nhan").wait_for()
     assert problems.get_attribute("role") == "alert"
+    assert_accessible(admin, "the modeler with its list of problems")
     assert "has-problem" in admin.locator('.djs-element[data-element-id="receive"]').get_attribute("class")
 
     # 3. The problem's button selects the task; fix its candidate group in the properties panel.
@@ -175,6 +179,7 @@ def test_admin_models_fixes_publishes_and_a_citizen_applies(live_server, browser
     admin.get_by_role("button", name="Publish version 1").click()
     admin.get_by_text("Version 1 is published: new dossiers use it.").wait_for()
     shot(admin, "admin-published")
+    assert_accessible(admin)
     # The refusals above are HTTP 422 answers (and the browser asks for a favicon): anything else is a bug,
     # e.g. a script error or a Content-Security-Policy violation.
     assert [e for e in errors if not e.startswith("Failed to load resource")] == []
@@ -193,10 +198,12 @@ def test_admin_models_fixes_publishes_and_a_citizen_applies(live_server, browser
     citizen = new_page(browser)
     sign_in(citizen, live_server.url, "congdan@motcua.demo")
     citizen.goto(f"{live_server.url}/procedures/xac_nhan_cu_tru/apply")
+    assert_accessible(citizen)
     citizen.get_by_label("Họ và tên").fill("Võ Thị Mai")
     citizen.get_by_label("Nơi cư trú").fill("12 Lê Lợi, phường Trung Tâm")
     citizen.locator("form button[type=submit]").last.click()
     citizen.locator(".big-code").first.wait_for()
+    assert_accessible(citizen)
     code = citizen.locator(".big-code").first.inner_text()
     assert code.startswith("000.00.31.H56-")
     shot(citizen, "citizen-applied-to-new-procedure")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tests.browser import new_page, shot
+from tests.browser import assert_accessible, new_page, shot
 
 
 def test_sign_in_with_the_keyboard_on_a_phone(live_server, browser) -> None:
     page = new_page(browser, phone=True)
     page.goto(f"{live_server.url}/login")
     assert page.locator("html").get_attribute("lang") == "vi"
+    assert_accessible(page)
     # Tab from the top: the skip link comes first, then the header, then the form.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
@@ -21,7 +22,9 @@ def test_sign_in_with_the_keyboard_on_a_phone(live_server, browser) -> None:
     summary.wait_for()
     assert summary.get_attribute("role") == "alert"
     shot(page, "login-error-phone")
+    assert_accessible(page)
     page.get_by_label("Mật khẩu").fill("MotCua@2026")
     page.get_by_label("Mật khẩu").press("Enter")
     page.get_by_text("Võ Thị Mai").wait_for()
     shot(page, "signed-in-phone")
+    assert_accessible(page)

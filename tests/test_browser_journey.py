@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 from portal.models import Dossier, Rating, Status
-from tests.browser import new_page, shot
+from tests.browser import assert_accessible, new_page, shot
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -20,10 +20,12 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 def sign_in(browser, base: str, email: str, phone: bool = False):
     page = new_page(browser, phone=phone)
     page.goto(f"{base}/login")
+    assert_accessible(page)
     page.locator("[name=identifier]").fill(email)
     page.locator("[name=password]").fill("MotCua@2026")
     page.locator("form button[type=submit]").click()
     page.wait_for_url(re.compile(r"^(?!.*/login).*$"))
+    assert_accessible(page)
     return page
 
 
@@ -50,6 +52,7 @@ def officer_step(browser, base: str, email: str, code: str, data: dict[str, str]
         if link.count():
             break
     shot(page, f"{name}-inbox")
+    assert_accessible(page)  # the inbox, its tabs and deadline tags
     link.first.click()
     for field, value in data.items():
         if field in ("decision", "delivery_method"):
@@ -57,6 +60,7 @@ def officer_step(browser, base: str, email: str, code: str, data: dict[str, str]
         else:
             page.locator(f"[name={field}]").fill(value)
     shot(page, name)
+    assert_accessible(page)  # the task page with its form filled in
     page.locator("form[enctype] button[type=submit]").last.click()
     page.wait_for_url(re.compile(r"/inbox/"))
     page.context.close()
@@ -70,15 +74,32 @@ def test_apply_supplement_process_and_rate(live_server, browser, demo: Flask, tm
     citizen = sign_in(browser, base, "congdan@motcua.demo", phone=True)
     citizen.goto(f"{base}/procedures/birth_registration/apply")
     citizen.locator("[name=child_full_name]").fill("Nguyễn Minh An")
+    citizen.locator("[name=child_birth_date]").focus()  # leaving a field saves the draft
+    expect(citizen.locator("[data-draft-status]")).not_to_be_empty()
+    # The citizen leaves, then finds the unfinished application again from My dossiers.
+    citizen.goto(f"{base}/my/dossiers")
+    expect(citizen.get_by_role("heading", name="Bản nháp chưa gửi")).to_be_visible()
+    shot(citizen, "0-draft-in-my-dossiers-phone")
+    citizen.get_by_role("link", name=re.compile(r"^Tiếp tục")).click()
+    expect(citizen.locator("[name=child_full_name]")).to_have_value("Nguyễn Minh An")
     citizen.locator("[name=child_birth_date]").fill("2026-02-20")
     choose(citizen, "child_sex", "male")
     citizen.locator("[name=child_birth_place]").fill("Bệnh viện Đa khoa tỉnh")
     choose(citizen, "applicant_relationship", "mother")
     attach(citizen, "birth_certificate_file", document)
     shot(citizen, "1-apply-phone")
+    assert_accessible(citizen)
     citizen.locator("form.step-form button[type=submit]").click()
     citizen.wait_for_url(re.compile(r"/receipt"))
     shot(citizen, "2-receipt-phone")
+    assert_accessible(citizen)
+    # Printed, the receipt is the receipt alone: no "sent" message, no menu.
+    expect(citizen.locator(".flash-success")).to_be_visible()
+    citizen.emulate_media(media="print")
+    expect(citizen.locator(".flash-success")).to_be_hidden()
+    expect(citizen.locator(".site-header")).to_be_hidden()
+    expect(citizen.locator(".receipt")).to_be_visible()
+    citizen.emulate_media(media="screen")
     code = re.search(r"000\.00\.31\.H56-\d{6}-\d{4}", citizen.content()).group(0)
 
     officer_step(
@@ -91,10 +112,12 @@ def test_apply_supplement_process_and_rate(live_server, browser, demo: Flask, tm
     )
 
     citizen.goto(f"{base}/my/dossiers")
+    assert_accessible(citizen)
     citizen.get_by_role("link", name=re.compile(r"bổ sung", re.IGNORECASE)).first.click()
     assert "Thiếu bản chính giấy chứng sinh" in citizen.content()
     attach(citizen, "supplement_documents", document)
     shot(citizen, "4-answer-supplement-phone")
+    assert_accessible(citizen)
     citizen.locator("form button[type=submit]").last.click()
     citizen.wait_for_load_state()
 
@@ -109,11 +132,13 @@ def test_apply_supplement_process_and_rate(live_server, browser, demo: Flask, tm
     citizen.goto(f"{base}/my/dossiers/{dossier.id}")
     assert "Đã trả kết quả" in citizen.content()
     shot(citizen, "9-result-phone")
+    assert_accessible(citizen)  # the dossier page: status, timeline, diagram, documents
     citizen.goto(f"{base}/my/dossiers/{dossier.id}/rate")
     choose(citizen, "level", "3")
     citizen.locator("[name=comment]").fill("Nhanh, cán bộ hướng dẫn tận tình.")
     citizen.locator("form button[type=submit]").last.click()
     citizen.wait_for_load_state()
     shot(citizen, "10-rated-phone")
+    assert_accessible(citizen)
     rating = db.session.scalar(db.select(Rating).where(Rating.dossier_id == dossier.id))
     assert rating.level == 3

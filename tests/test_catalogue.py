@@ -72,7 +72,7 @@ def test_a_procedure_page_shows_what_a_citizen_needs_to_know(client, demo: Flask
     page = client.get("/procedures/household_business").get_data(as_text=True)
     assert "<h1>Đăng ký hộ kinh doanh</h1>" in page
     assert "Giấy đề nghị đăng ký hộ kinh doanh" in page  # required documents
-    assert "100.000 đ" in page  # the fee
+    assert "100.000\u00a0đ" in page  # the fee, "đ" kept on the same line
     assert "UBND phường Trung Tâm" in page  # the handling agency
     assert "Tiếp nhận, kiểm tra hồ sơ" in page
     assert "Tiếp nhận và trả kết quả" in page

@@ -44,6 +44,8 @@ def test_the_form_comes_from_the_bpmn_submit_step(client, demo: Flask) -> None:
     assert 'type="file"' in page
     assert 'name="documents__upload"' in page
     assert 'accept="application/pdf,image/heic,image/jpeg,image/png,.heic"' in page
+    # the "required" star sits in the file field's label, on its line, not below it
+    assert re.search(r'<label class="label" for="documents">[^<]*<span class="required"[^>]*>\*</span></label>', page)
     assert 'enctype="multipart/form-data"' in page
     english = client.get(APPLY, headers=EN).get_data(as_text=True)
     assert "Business name" in english  # the BPMN's label_en

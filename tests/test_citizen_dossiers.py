@@ -50,7 +50,7 @@ def test_my_dossiers_lists_mine_in_plain_words(client, app: Flask, demo: Flask) 
 def test_the_dossier_page_shows_timeline_diagram_and_documents(client, demo: Flask) -> None:
     dossier = apply_online(client)
     do(dossier, "reception_check", DESK, {"decision": "accept"}, utcnow())
-    page = client.get(f"/my/dossiers/{dossier.id}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    page = client.get(f"/my/dossiers/{dossier.id}", headers={"Cookie": "lang=en"}).get_data(as_text=True)
     assert "Received" in page
     assert "Tiếp nhận, kiểm tra hồ sơ" in page
     assert "Reception and return of results" in page

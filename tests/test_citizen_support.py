@@ -23,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 HEIC = b"\x00\x00\x00\x18ftypheic" + b"\x00" * 64
 TEXT = b"just some text, not a document\n"
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 
 
 def other_citizen() -> str:

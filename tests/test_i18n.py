@@ -115,14 +115,14 @@ def test_pybabel_finds_no_error_in_the_catalog(vi_catalog: Catalog) -> None:
 
 
 @contextmanager
-def browser_asking_for(app: Flask, accept_language: str) -> Iterator[None]:
-    """A request whose browser sends this Accept-Language header.
+def browser_asking_for(app: Flask, headers: dict[str, str]) -> Iterator[None]:
+    """A request whose browser sends these headers (Accept-Language, the language cookie).
 
     Flask runs it in the test's app context, where Flask-Babel may already have cached the locale of the
     code that ran outside a request (the demo data); a real request has an app context of its own, so the
     cache is dropped first.
     """
-    with app.test_request_context(headers={"Accept-Language": accept_language}):
+    with app.test_request_context(headers=headers):
         refresh()
         yield
 
@@ -143,17 +143,18 @@ def test_without_a_request_the_app_speaks_vietnamese(app: Flask) -> None:
 
 
 @pytest.mark.parametrize(
-    ("accept_language", "message", "field_error"),
+    ("headers", "message", "field_error"),
     [
-        ("vi", "Vui lòng nêu lý do.", "Trường này là bắt buộc."),
-        ("vi-VN,vi;q=0.9,en;q=0.5", "Vui lòng nêu lý do.", "Trường này là bắt buộc."),
-        ("en", "Please give a reason.", "This field is required."),
-        ("en-US,en;q=0.9", "Please give a reason.", "This field is required."),
-        ("fr", "Vui lòng nêu lý do.", "Trường này là bắt buộc."),  # neither language: the default
+        ({"Accept-Language": "vi"}, "Vui lòng nêu lý do.", "Trường này là bắt buộc."),
+        # A browser set to English, the person has not chosen: Vietnamese, the default for everyone.
+        ({"Accept-Language": "en-US,en;q=0.9"}, "Vui lòng nêu lý do.", "Trường này là bắt buộc."),
+        ({"Cookie": "lang=en"}, "Please give a reason.", "This field is required."),  # chose English
+        ({"Cookie": "lang=en", "Accept-Language": "vi"}, "Please give a reason.", "This field is required."),
+        ({"Cookie": "lang=fr"}, "Vui lòng nêu lý do.", "Trường này là bắt buộc."),  # not offered: the default
     ],
 )
-def test_a_service_error_comes_in_the_language_of_the_request(
-    demo: Flask, accept_language: str, message: str, field_error: str
+def test_a_service_error_comes_in_the_language_the_person_chose(
+    demo: Flask, headers: dict[str, str], message: str, field_error: str
 ) -> None:
     dossier = submit(
         "birth_registration",
@@ -169,21 +170,22 @@ def test_a_service_error_comes_in_the_language_of_the_request(
         },
         vn(2026, 3, 2, 9, 0),
     )
-    with browser_asking_for(demo, accept_language), pytest.raises(InvalidInput) as refused:
+    with browser_asking_for(demo, headers), pytest.raises(InvalidInput) as refused:
         withdraw_dossier(dossier.id, user(CITIZEN), "   ", now=vn(2026, 3, 2, 10, 0))
     assert refused.value.message == message
     assert refused.value.errors == {"reason": [field_error]}
 
 
 @pytest.mark.parametrize(
-    ("accept_language", "label", "hint"),
+    ("headers", "label", "hint"),
     [
-        ("vi", "Thủ tục hành chính", "Chưa có thủ tục nào được công bố."),
-        ("en", "Administrative procedures", "No procedure has been published yet."),
+        ({"Accept-Language": "vi"}, "Thủ tục hành chính", "Chưa có thủ tục nào được công bố."),
+        ({"Accept-Language": "en"}, "Thủ tục hành chính", "Chưa có thủ tục nào được công bố."),  # not a choice
+        ({"Cookie": "lang=en"}, "Administrative procedures", "No procedure has been published yet."),
     ],
 )
-def test_a_page_comes_in_the_language_of_the_browser(client, accept_language: str, label: str, hint: str) -> None:
-    page = client.get("/", headers={"Accept-Language": accept_language})
+def test_a_page_comes_in_the_language_the_person_chose(client, headers: dict[str, str], label: str, hint: str) -> None:
+    page = client.get("/", headers=headers)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert label in text

@@ -25,7 +25,7 @@ CIVIL = "hotich@motcua.demo"
 SPECIALIST = "dkkd@motcua.demo"
 LEADER = "lanhdao@motcua.demo"
 OUTSIDER = "khac@motcua.demo"
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 
 
 def application(name: str = "Tạp hóa Mai Anh") -> dict:

@@ -24,7 +24,7 @@ from tests.web import login
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 VI = {"Accept-Language": "vi"}
-EN = {"Accept-Language": "en"}
+EN = {"lang": "en"}  # the cookie of a person who chose English (the portal does not follow Accept-Language)
 AGENT = "motcua-outage-test"
 
 
@@ -91,7 +91,7 @@ def unreachable(tmp_path: Path) -> Iterator[LiveServer]:
 
 def test_pages_answer_503_in_the_persons_language(unreachable: LiveServer) -> None:
     assert_unavailable(requests.get(f"{unreachable.url}/", headers=VI, timeout=10))
-    assert_unavailable(requests.get(f"{unreachable.url}/procedures?q=khai+sinh", headers=EN, timeout=10), english=True)
+    assert_unavailable(requests.get(f"{unreachable.url}/procedures?q=khai+sinh", cookies=EN, timeout=10), english=True)
     session = requests.Session()
     switched = session.get(f"{unreachable.url}/lang/en?next=/procedures", headers=VI, timeout=10)
     assert_unavailable(switched, english=True)  # the language is taken from the session even now
@@ -100,10 +100,10 @@ def test_pages_answer_503_in_the_persons_language(unreachable: LiveServer) -> No
 
 
 def test_a_signed_in_person_gets_the_503_page_not_a_bare_500(unreachable: LiveServer, signed_in_cookie: str) -> None:
-    cookies = {"session": signed_in_cookie}
+    cookies = {"session": signed_in_cookie, **EN}
     # The user loader itself needs the database here, and the 404 page's template asks for the user too.
     for path in ("/my/dossiers", "/", "/no-such-page", "/inbox/"):
-        headers = {**EN, "User-Agent": AGENT}
+        headers = {"User-Agent": AGENT}
         response = requests.get(f"{unreachable.url}{path}", cookies=cookies, headers=headers, timeout=10)
         assert_unavailable(response, english=True)
         assert "What you just sent" not in response.text
@@ -111,10 +111,11 @@ def test_a_signed_in_person_gets_the_503_page_not_a_bare_500(unreachable: LiveSe
 
 def test_a_form_sent_during_the_outage_is_answered_truthfully(unreachable: LiveServer) -> None:
     session = requests.Session()
-    form = session.get(f"{unreachable.url}/login", headers=EN, timeout=10)
+    session.cookies.update(EN)
+    form = session.get(f"{unreachable.url}/login", timeout=10)
     token = TOKEN.search(form.text)
     data = {"identifier": CITIZEN, "password": "MotCua@2026", "csrf_token": token.group(1) if token else ""}
-    response = session.post(f"{unreachable.url}/login", data=data, headers=EN, timeout=10)
+    response = session.post(f"{unreachable.url}/login", data=data, timeout=10)
     assert_unavailable(response, english=True)
     assert "What you just sent was not saved. What you typed is not lost" in response.text
     assert "Try again" not in response.text  # a POST is not repeated by a link; the Back button keeps the form

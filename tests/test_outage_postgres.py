@@ -107,7 +107,8 @@ def _sign_in(server: LiveServer) -> requests.Session:
     import re
 
     session = requests.Session()
-    session.headers.update({**EN, "User-Agent": AGENT})
+    session.headers.update({"User-Agent": AGENT})
+    session.cookies.update(EN)
     form = session.get(f"{server.url}/login", timeout=10)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form.text).group(1)
     signed = session.post(

@@ -93,7 +93,10 @@ def test_the_identity_provider_signs_a_browser_in_again_while_its_session_lasts(
     page.get_by_text("Lê Thị Hộ").wait_for()
     page.context.clear_cookies()
     page.context.add_cookies(
-        [{"name": "testidp_session", "value": next(iter(browser_idp.browser_sessions)), "url": browser_idp.base_url}]
+        [
+            {"name": "testidp_session", "value": next(iter(browser_idp.browser_sessions)), "url": browser_idp.base_url},
+            {"name": "lang", "value": "en", "url": base},  # the portal's session is gone, the language choice kept
+        ]
     )
     _sso_sign_in(page, base, None)
     page.get_by_text("Lê Thị Hộ").wait_for()

@@ -38,7 +38,7 @@ from tests.web import csrf
 idp = helpers.idp
 sso_keys = helpers.sso_keys
 
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 VI = {"Accept-Language": "vi"}
 MD = "{urn:oasis:names:tc:SAML:2.0:metadata}"
 OID_ENTITLEMENT = "urn:oid:1.3.6.1.4.1.5923.1.1.1.7"

@@ -28,7 +28,7 @@ from tests.web import csrf, login
 idp = helpers.idp
 sso_keys = helpers.sso_keys
 
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 
 
 def _only_user(email: str) -> User:

@@ -33,7 +33,7 @@ from tests.test_sso_helpers import (
 idp = helpers.idp
 sso_keys = helpers.sso_keys
 
-EN = {"Accept-Language": "en"}
+EN = {"Cookie": "lang=en"}  # a person who chose English (the portal does not follow Accept-Language)
 
 
 def _count_users() -> int:

@@ -24,3 +24,6 @@ export function createModeler(container, panel) {
     moddleExtensions: { camunda: camundaModdle },
   });
 }
+
+// Files without a diagram layout are laid out before they are opened (see auto-layout.js).
+export { hasLayout, layout } from "./auto-layout.js";

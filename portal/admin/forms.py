@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import Email, InputRequired, Optional, Regexp
 
+from forms.base import PortalForm
+from forms.validators import Length, NumberRange
+from portal.core.filter_forms import TOO_LONG, FilterDateField, FilterForm
 from portal.core.presentation import SERVICE_LEVEL_LABELS
 from portal.models import SERVICE_LEVELS
 
@@ -25,21 +27,21 @@ def _required() -> InputRequired:
     return InputRequired(message=REQUIRED)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """A button that changes something (publish, retire, deactivate…): only the CSRF token."""
 
 
-class UploadForm(FlaskForm):
+class UploadForm(PortalForm):
     bpmn = FileField(_l("BPMN file (.bpmn)"), validators=[FileRequired(message=REQUIRED)])
     dmn = MultipleFileField(_l("Decision tables (.dmn), optional"))
     agency = SelectField(_l("Handling agency"), choices=[], validate_choice=True)
 
 
-class DmnUploadForm(FlaskForm):
+class DmnUploadForm(PortalForm):
     dmn = MultipleFileField(_l("Decision tables (.dmn)"), validators=[FileRequired(message=REQUIRED)])
 
 
-class CatalogueForm(FlaskForm):
+class CatalogueForm(PortalForm):
     code = StringField(_l("Code in the national catalogue"), validators=[_required(), Length(max=40)])
     name = StringField(_l("Name (Vietnamese)"), validators=[_required(), Length(max=500)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=500)])
@@ -57,25 +59,34 @@ class CatalogueForm(FlaskForm):
         _l("Deadline counted in"), choices=options([("working", _l("working time")), ("calendar", _l("calendar time"))])
     )
     fee = IntegerField(_l("Fee (VND)"), validators=[_required(), NumberRange(min=0, max=10**12)])
-    documents = TextAreaField(_l("Required documents"), description=_l("One document a line."))
+    documents = TextAreaField(
+        _l("Required documents"), description=_l("One document a line."), validators=[Optional(), Length(max=5000)]
+    )
     published = BooleanField(_l("Shown in the catalogue"))
 
 
-class AgencyForm(FlaskForm):
-    code = StringField(_l("Unit code"), validators=[_required(), Length(max=40), Regexp(r"^[A-Za-z0-9.\-]+$")])
+class AgencyForm(PortalForm):
+    code = StringField(
+        _l("Unit code"),
+        validators=[
+            _required(),
+            Length(max=40),
+            Regexp(r"^[A-Za-z0-9.\-]+$", message=_l("Letters, digits, dots and hyphens only.")),
+        ],
+    )
     name = StringField(_l("Name (Vietnamese)"), validators=[_required(), Length(max=255)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
     level = SelectField(_l("Level"), choices=options([("province", _l("Province")), ("commune", _l("Commune"))]))
     parent_id = SelectField(_l("Parent agency"), coerce=int, choices=[])
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(PortalForm):
     code = StringField(_l("Code"), validators=[_required(), Length(max=40)])
     name = StringField(_l("Name (Vietnamese)"), validators=[_required(), Length(max=255)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=255)])
 
 
-class GroupForm(FlaskForm):
+class GroupForm(PortalForm):
     role = StringField(
         _l("Role code"),
         description=_l("The lane id or candidateGroups value BPMN steps use, e.g. reception"),
@@ -87,31 +98,31 @@ class GroupForm(FlaskForm):
     is_leadership = BooleanField(_l("Leadership group (sees the unit's figures)"))
 
 
-class PersonForm(FlaskForm):
+class PersonForm(PortalForm):
     full_name = StringField(_l("Full name"), validators=[_required(), Length(max=255)])
     email = StringField(
-        _l("Email"), validators=[_required(), Email(message=_l("Not a valid email address.")), Length(max=255)]
+        _l("Email"), validators=[_required(), Length(max=255), Email(message=_l("Not a valid email address."))]
     )
     is_admin = BooleanField(_l("Administrator"))
 
 
-class PersonEditForm(FlaskForm):
+class PersonEditForm(PortalForm):
     full_name = StringField(_l("Full name"), validators=[_required(), Length(max=255)])
     is_admin = BooleanField(_l("Administrator"))
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(PortalForm):
     group_id = SelectField(_l("Group"), coerce=int, choices=[])
 
 
-class CalendarDayForm(FlaskForm):
+class CalendarDayForm(PortalForm):
     agency_id = SelectField(_l("Agency"), coerce=int, choices=[])
     day = DateField(_l("Day"), validators=[_required()])
     kind = SelectField(_l("Kind"), choices=options([("off", _l("Day off")), ("work", _l("Make-up working day"))]))
     note = StringField(_l("Note"), validators=[Optional(), Length(max=255)])
 
 
-class MappingForm(FlaskForm):
+class MappingForm(PortalForm):
     idp = StringField(
         _l("Identity provider"),
         validators=[_required(), Regexp(r"^[a-z0-9_-]{1,40}$", message=_l("a-z, 0-9, - and _ only."))],
@@ -121,11 +132,8 @@ class MappingForm(FlaskForm):
     group_id = SelectField(_l("Group"), coerce=int, choices=[])
 
 
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a search (GET) changes nothing
-
-    action = StringField(_l("Action"), validators=[Optional(), Length(max=60)])
-    actor = StringField(_l("Who"), validators=[Optional(), Length(max=255)])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+class AuditFilterForm(FilterForm):
+    action = StringField(_l("Action"), validators=[Optional(), Length(max=60, message=TOO_LONG)])
+    actor = StringField(_l("Who"), validators=[Optional(), Length(max=255, message=TOO_LONG)])
+    since = FilterDateField(_l("From"), validators=[Optional()])
+    until = FilterDateField(_l("To"), validators=[Optional()])

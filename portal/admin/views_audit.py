@@ -15,9 +15,14 @@ from portal.core.web import page_arg
 @admin_required
 def audit():
     form = AuditFilterForm(request.args)
-    wanted = services.AuditFilter()
-    if form.validate():
-        wanted = services.AuditFilter(form.action.data or "", form.actor.data or "", form.since.data, form.until.data)
+    form.validate()  # the filters that are valid apply; a bad one is told next to it
+    ok = form.field_ok
+    wanted = services.AuditFilter(
+        (form.action.data or "") if ok("action") else "",
+        (form.actor.data or "") if ok("actor") else "",
+        form.since.data if ok("since") else None,
+        form.until.data if ok("until") else None,
+    )
     page = services.search(wanted, page_arg())
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(

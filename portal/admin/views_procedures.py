@@ -16,7 +16,7 @@ from portal.admin.services import procedures as services
 from portal.admin.web import attempt, found, status_code
 from portal.core.errors import InvalidInput
 from portal.core.web import put_errors_on, unit_of_work
-from portal.procedures.services import DeployResult
+from portal.procedures.services import DeployResult, has_layout
 
 
 @bp.get("/")
@@ -70,6 +70,14 @@ def upload():
         else:
             result = _deploy(lambda: services.deploy_upload(bpmn, dmns, form.agency.data or None, current_user))
             if _deployed(result):
+                if not has_layout(bpmn.data):  # some tools export only the process; it is laid out where shown
+                    flash(
+                        _(
+                            "The file has no diagram layout; the diagram is arranged automatically wherever it is "
+                            "shown. Open it in the modeler and save it to keep that layout."
+                        ),
+                        "info",
+                    )
                 return redirect(url_for("admin.procedure", procedure_id=result.deployed.procedure_id))
             problems = result.problems
     code = 422 if form.errors or problems else 200

@@ -17,7 +17,7 @@ from portal.attachments.names import content_disposition
 from portal.citizen.forms import accept_attribute, step_form_class, type_names
 from portal.extensions import db
 from portal.models import Dossier, ProcedureVersion
-from portal.procedures.services import publish_version, retire_version
+from portal.procedures.services import has_layout, publish_version, retire_version
 
 
 def _version(procedure_id: int, number: int) -> ProcedureVersion:
@@ -34,7 +34,12 @@ def dossier_count(version: ProcedureVersion) -> int:
 def version(procedure_id: int, number: int):
     v = _version(procedure_id, number)
     return render_template(
-        "admin/version.html", version=v, model=services.model_of(v), dossiers=dossier_count(v), action=ActionForm()
+        "admin/version.html",
+        version=v,
+        model=services.model_of(v),
+        dossiers=dossier_count(v),
+        action=ActionForm(),
+        has_layout=has_layout(v.bpmn_xml),
     )
 
 

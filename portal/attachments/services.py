@@ -91,3 +91,11 @@ def claim(ids: Iterable[int], actor: User, dossier: Dossier, field: str) -> list
         attachment.dossier_id = dossier.id
         attachment.field = attachment.field or field
     return found
+
+
+def remove_stored(keys: Iterable[str]) -> None:
+    """Remove files from disk once the rows that named them are deleted and committed (a missing one is fine)."""
+    directory = Path(current_app.config["UPLOAD_DIR"])
+    for key in keys:
+        if key and "/" not in key and "\\" not in key and key not in (".", ".."):
+            (directory / key).unlink(missing_ok=True)

@@ -24,6 +24,12 @@ from portal.models.user import PASSWORD_METHOD
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=PASSWORD_METHOD)
 
 
+def set_preferred_language(user: User, code: str) -> None:
+    """The language the person chose with the switch: their pages on every device, and their messages."""
+    user.locale = code
+    db.session.flush()
+
+
 def normalize_phone(phone: str) -> str:
     digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
     return "0" + digits[3:] if digits.startswith("+84") else digits

@@ -43,6 +43,13 @@ def fresh_session() -> None:
         session["locale"] = locale
 
 
+def use_preferred_language(sender: object, user: User, **_: object) -> None:
+    """At sign-in (or when a remember cookie signs the person in again), the account's stored language, chosen
+    with the switch while signed in, becomes this session's language."""
+    if user.locale and user.locale in current_app.config["LANGUAGES"]:
+        session["locale"] = user.locale
+
+
 def session_id(user: User) -> str:
     """A new id for one sign-in of this account (what Flask-Login stores)."""
     return f"{user.id}:{user.session_version or 1}:{int(time.time()):x}:{secrets.token_urlsafe(8)}"

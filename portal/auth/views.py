@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from forms.auth import ChangePasswordForm, ConfirmForm, ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm
+from portal import LANGUAGE_COOKIE
 from portal.auth import services
 from portal.auth.sessions import fresh_session, sign_out_everywhere
 from portal.auth.throttle import try_again_words
@@ -15,6 +16,7 @@ from portal.core.errors import InvalidInput
 from portal.core.forms import required_text
 from portal.core.web import put_errors_on, safe_next, unit_of_work
 from portal.extensions import limiter
+from portal.models import User
 
 bp = Blueprint("auth", __name__)
 
@@ -36,6 +38,13 @@ def _failed(response: Response) -> bool:
     return response.status_code != 302
 
 
+def _home_endpoint(user: User) -> str:
+    """Where a sign-in without a `next` lands: administrators on their pages, officers in their inbox."""
+    if user.is_admin:
+        return "admin.index"
+    return "inbox.index" if user.is_officer else "main.index"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)
 def login():
@@ -48,7 +57,7 @@ def login():
         if attempt.user is not None:
             fresh_session()  # no fixation
             login_user(attempt.user, remember=bool(form.remember.data))
-            return redirect(safe_next())
+            return redirect(safe_next(_home_endpoint(attempt.user)))
         if attempt.retry_after:
             message = _("Too many failed sign-ins with this email or phone number.")
             form.form_errors.append(f"{message} {try_again_words(attempt.retry_after)}")
@@ -174,13 +183,38 @@ def sign_out_everywhere_view():
     return redirect(url_for("auth.account"))
 
 
-@bp.get("/lang/<code>")
+# Each language's name in itself, as the switch in the header shows it.
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+
+@bp.route("/lang/<code>", methods=["GET", "POST"])
 def set_language(code: str):
+    """The language switch: for this session, remembered by this browser for a year (a cookie) and, when the
+    person is signed in, stored on the account (their other devices and the messages they are sent).
+
+    Signed-in people switch with a form (POST, CSRF-checked), because it writes to their account; a plain link
+    (GET) from anywhere changes only this browser's choice, never the account."""
+    response = redirect(safe_next())
     if code in current_app.config["LANGUAGES"]:
         session["locale"] = code
-    return redirect(safe_next())
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            httponly=True,
+            samesite="Lax",
+        )
+        if request.method == "POST" and current_user.is_authenticated and current_user.locale != code:
+            with unit_of_work():
+                services.set_preferred_language(current_user._get_current_object(), code)
+    return response
 
 
 @bp.app_context_processor
 def inject_languages() -> dict:
-    return {"languages": current_app.config["LANGUAGES"], "request_path": request.full_path.rstrip("?")}
+    return {
+        "languages": current_app.config["LANGUAGES"],
+        "language_names": LANGUAGE_NAMES,
+        "request_path": request.full_path.rstrip("?"),
+    }

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from portal.catalogue.text import words
+from portal.core.presentation import duration
 from portal.extensions import db
-from portal.models import SERVICE_LEVELS, Agency, Group, Procedure, ProcedureVersion
+from portal.models import SERVICE_LEVELS, Agency, Draft, Group, Procedure, ProcedureVersion
 from portal.procedures.services import current_version
 from workflows.bpmn_model import ProcedureModel
 
@@ -110,22 +111,13 @@ def localized(obj: object) -> str:
 
 
 def deadline_text(procedure: Procedure) -> str:
-    """The legal deadline in words: "Same day", "3 working days", "4 hours"."""
-    value, kind = procedure.deadline or "", procedure.deadline_kind
-    if value == "same-day":
-        return _("Same day")
-    try:
-        amount = float(value[:-1])
-    except ValueError:
-        return value
-    shown = format_decimal(amount)  # 1,5 in Vietnamese, 1.5 in English
-    if value.endswith("h"):
-        if kind == "calendar":
-            return ngettext("%(n)s hour", "%(n)s hours", int(amount) or 1, n=shown)
-        return ngettext("%(n)s working hour", "%(n)s working hours", int(amount) or 1, n=shown)
-    if kind == "calendar":
-        return ngettext("%(n)s day", "%(n)s days", int(amount) or 1, n=shown)
-    return ngettext("%(n)s working day", "%(n)s working days", int(amount) or 1, n=shown)
+    """The legal deadline in words: "Same day", "3 working days", "4 hours" (the portal's `duration` filter)."""
+    return duration(procedure.deadline, procedure.deadline_kind)
+
+
+def draft_of(user_id: int, procedure: Procedure) -> Draft | None:
+    """The application the signed-in person started for this procedure and has not sent yet."""
+    return db.session.scalar(select(Draft).where(Draft.user_id == user_id, Draft.procedure_id == procedure.id))
 
 
 def current_version_of(procedure: Procedure) -> ProcedureVersion | None:

@@ -1,8 +1,9 @@
-"""The catalogue's pages: public, no sign-in needed."""
+"""The catalogue's pages: public, no sign-in needed (a signed-in citizen also sees their draft)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
 
 from portal.catalogue import services
 from portal.catalogue.services import localized
@@ -53,4 +54,5 @@ def procedure(key: str):
         steps=services.steps_of(found, version),
         deadline=services.deadline_text(found),
         can_apply=services.accepts_applications(found, version),
+        draft=services.draft_of(current_user.id, found) if current_user.is_authenticated else None,
     )

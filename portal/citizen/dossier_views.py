@@ -24,7 +24,9 @@ from portal.citizen.uploads import take_posted_files
 from portal.core.errors import ServiceError
 from portal.core.forms import required_text
 from portal.core.web import unit_of_work
+from portal.documents.services import available_documents
 from portal.dossiers.access import get_dossier_or_404
+from portal.dossiers.appointment import appointment_text, expected_reception, reception_promise
 from portal.extensions import db
 from portal.models import Dossier, TaskState
 
@@ -44,7 +46,13 @@ def my_dossiers():
     dossiers = list(db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
     expected = services.open_applicant_tasks(current_user, [d.id for d in dossiers])
     return render_template(
-        "citizen/my_dossiers.html", dossiers=dossiers, expected=expected, page=page, pages=pages, total=total
+        "citizen/my_dossiers.html",
+        dossiers=dossiers,
+        expected=expected,
+        page=page,
+        pages=pages,
+        total=total,
+        drafts=services.drafts_of(current_user),
     )
 
 
@@ -65,7 +73,23 @@ def dossier(dossier_id: int):
         rating=services.rating_of(found),
         current_steps=timeline.current_step_ids(found),
         done_steps=timeline.done_step_ids(found),
+        open_request=timeline.open_request(found),
+        appointment=appointment_text(found),
+        # The slips addressed to the citizen; the receipt is already linked (its citizen page).
+        slips=[s for s in available_documents(found, officer=False) if s[0] != "documents.receipt"],
     )
+
+
+@bp.get("/my/dossiers/<int:dossier_id>/answer")
+@login_required
+def answer_request(dossier_id: int):
+    """A lasting link for messages: the form of the step the dossier waits for me to do, or the dossier page."""
+    found = get_dossier_or_404(dossier_id, current_user)
+    expected = services.open_applicant_tasks(current_user, [found.id]).get(found.id)
+    if expected is None:
+        flash(_("Nothing is waiting for you on this dossier now."), "info")
+        return redirect(url_for("citizen.dossier", dossier_id=found.id))
+    return redirect(url_for("citizen.answer", dossier_id=found.id, task_id=expected.id))
 
 
 @bp.get("/my/dossiers/<int:dossier_id>/receipt")
@@ -78,6 +102,8 @@ def receipt(dossier_id: int):
         dossier=found,
         documents=timeline.documents(found),
         labels=timeline.field_labels(model, english=str(get_locale()) == "en"),
+        appointment=appointment_text(found),
+        reception=reception_promise(expected_reception(found)),
     )
 
 

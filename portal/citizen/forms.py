@@ -6,11 +6,12 @@ from dataclasses import replace
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, TextAreaField, validators
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 
+from forms.base import PortalForm
 from forms.builder import build_form_class
+from forms.validators import Length
 from workflows.bpmn_model import FormFieldSpec
 
 # `accept` values of a BPMN file field -> the content types the sniffer reports for them.
@@ -48,19 +49,19 @@ def localized_fields(fields: list[FormFieldSpec]) -> list[FormFieldSpec]:
     return [replace(spec, label=spec.label_en or spec.label) for spec in fields]
 
 
-def step_form_class(fields: list[FormFieldSpec]) -> type[FlaskForm]:
-    """A FlaskForm (with CSRF) for a BPMN step, built per request because its labels follow the language."""
-    return build_form_class(localized_fields(fields), base=FlaskForm, name="CitizenStepForm")
+def step_form_class(fields: list[FormFieldSpec]) -> type[PortalForm]:
+    """A web form (with CSRF) for a BPMN step, built per request because its labels follow the language."""
+    return build_form_class(localized_fields(fields), base=PortalForm, name="CitizenStepForm")  # type: ignore[return-value]
 
 
 def file_specs(fields: list[FormFieldSpec]) -> list[FormFieldSpec]:
     return [spec for spec in fields if spec.widget == "file"]
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PortalForm):
     reason = TextAreaField(
         _l("Why do you withdraw this dossier?"),
-        validators=[validators.InputRequired(message=_l("Please give a reason.")), validators.Length(max=1000)],
+        validators=[validators.InputRequired(message=_l("Please give a reason.")), Length(max=1000)],
     )
     confirm = BooleanField(
         _l("I understand that a withdrawn dossier cannot be resumed: I would have to apply again."),
@@ -76,10 +77,10 @@ RATING_LEVELS = [
 ]
 
 
-class RatingForm(FlaskForm):
+class RatingForm(PortalForm):
     level = RadioField(
         _l("How satisfied are you with how your dossier was handled?"),
         choices=RATING_LEVELS,
         validators=[validators.InputRequired(message=_l("Please choose one of the three answers."))],
     )
-    comment = TextAreaField(_l("Comment (optional)"), validators=[validators.Optional(), validators.Length(max=1000)])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[validators.Optional(), Length(max=1000)])

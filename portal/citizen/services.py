@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.citizen.forms import accepted, file_specs, type_names
 from portal.core import audit
 from portal.core.errors import InvalidInput, NotAllowed, ServiceError
-from portal.core.time import utcnow
+from portal.core.time import as_utc, utcnow
 from portal.dossiers import services as dossiers
 from portal.extensions import db
 from portal.models import Attachment, Dossier, Draft, Procedure, ProcedureVersion, Rating, Status, Task, TaskState, User
@@ -25,7 +27,7 @@ from portal.procedures.services import current_version
 from workflows.bpmn_model import FormFieldSpec, StepSpec
 
 APPLICANT_ROLE = "applicant"
-MAX_DRAFT_VALUE = 5000  # characters kept per field of a draft (the longest BPMN textarea allows 2000)
+MAX_DRAFT_VALUE = 5000  # characters of a field a draft keeps (forms.builder.DEFAULT_MAX_TEXT: no valid text is longer)
 IDS = re.compile(r"^\d{1,12}(,\d{1,12})*$")
 # The dossier is over for the citizen: they may rate it.
 RATEABLE = frozenset({Status.NOT_ACCEPTED, Status.STOPPED, Status.FINISHED, Status.RETURNED})
@@ -50,13 +52,14 @@ def get_draft(user: User, procedure: Procedure) -> Draft | None:
 
 
 def save_draft(user: User, procedure: Procedure, fields: list[FormFieldSpec], values: Mapping[str, Any]) -> Draft:
-    """Keep what the citizen typed: only the form's own fields, as text, each of a bounded length."""
+    """Keep what the citizen typed: only the form's own fields, as text. A text over MAX_DRAFT_VALUE is left out,
+    never cut: a cut text brought back later could be sent without its end."""
     data = {}
     for spec in fields:
         value = values.get(spec.id)
-        if value is None or isinstance(value, dict | list):
+        if value is None or isinstance(value, dict | list) or len(str(value)) > MAX_DRAFT_VALUE:
             continue
-        data[spec.id] = str(value)[:MAX_DRAFT_VALUE]
+        data[spec.id] = str(value)
     draft = get_draft(user, procedure)
     if draft is None:
         draft = Draft(user_id=user.id, procedure_id=procedure.id)
@@ -72,6 +75,84 @@ def delete_draft(user: User, procedure: Procedure) -> None:
     if draft is not None:
         db.session.delete(draft)
         db.session.flush()
+
+
+@dataclass
+class DraftSummary:
+    """A draft as the citizen's lists show it."""
+
+    draft: Draft
+    procedure: Procedure
+    can_continue: bool  # the procedure still takes online applications
+    form_updated_at: datetime | None  # a newer form was published after the draft was last saved
+    filled: int  # required fields of the current form that have a value
+    required: int
+
+
+def summarize_draft(draft: Draft, procedure: Procedure) -> DraftSummary:
+    version = apply_version(procedure)
+    try:
+        fields = submit_step(version).form if version is not None else None
+    except ServiceError:  # a version without an application form takes no application either
+        fields = None
+    if version is None or fields is None:
+        return DraftSummary(draft, procedure, False, None, 0, 0)
+    required = [spec for spec in fields if spec.required]
+    filled = sum(1 for spec in required if str(draft.data.get(spec.id) or "").strip())
+    published = version.published_at
+    newer = published is not None and as_utc(published) > as_utc(draft.updated_at)
+    return DraftSummary(draft, procedure, True, published if newer else None, filled, len(required))
+
+
+def _drafts(user: User) -> Select[Draft, Procedure]:
+    return select(Draft, Procedure).join(Procedure, Procedure.id == Draft.procedure_id).where(Draft.user_id == user.id)
+
+
+def drafts_of(user: User) -> list[DraftSummary]:
+    """The user's drafts, the last saved first (at most one per procedure, so the list stays short)."""
+    stmt = _drafts(user).order_by(Draft.updated_at.desc(), Draft.id.desc())
+    return [summarize_draft(draft, procedure) for draft, procedure in db.session.execute(stmt)]
+
+
+def own_draft(user: User, draft_id: int) -> DraftSummary | None:
+    """The draft `draft_id` if it is the user's (None for a missing one and for someone else's alike)."""
+    row = db.session.execute(_drafts(user).where(Draft.id == draft_id)).first()
+    return summarize_draft(*row) if row is not None else None
+
+
+def draft_files(draft: Draft) -> list[Attachment]:
+    """The files uploaded for the draft: named in one of its fields, uploaded for that field, in no dossier."""
+    wanted = {(name, i) for name, value in (draft.data or {}).items() for i in ids_of(value)}
+    if not wanted:
+        return []
+    rows = db.session.scalars(
+        select(Attachment).where(
+            Attachment.id.in_({i for _name, i in wanted}),
+            Attachment.uploaded_by_id == draft.user_id,
+            Attachment.dossier_id.is_(None),
+        )
+    )
+    return [a for a in rows if (a.field, a.id) in wanted]
+
+
+def discard_draft(user: User, draft: Draft) -> list[str]:
+    """Delete the user's draft and the files uploaded for it, in the caller's transaction, with an audit line.
+
+    Returns the storage keys of the deleted files: the caller removes them from disk once the deletion is
+    committed (a rollback leaves the rows and their files as they were).
+    """
+    if draft.user_id != user.id:
+        raise NotAllowed(_("This draft is not yours."))
+    files = draft_files(draft)
+    procedure = db.session.get(Procedure, draft.procedure_id)
+    audit.record(
+        "draft.discard", user, draft, procedure=procedure.key if procedure else None, files=[a.id for a in files]
+    )
+    for attachment in files:
+        db.session.delete(attachment)
+    db.session.delete(draft)
+    db.session.flush()
+    return [a.storage_key for a in files]
 
 
 def raw_values(fields: list[FormFieldSpec], formdata: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from sqlalchemy.orm import joinedload
 
 from portal.catalogue.services import localized
 from portal.core.time import utcnow
+from portal.documents.services import decision_task, reason_lines
 from portal.extensions import db
-from portal.models import Attachment, Dossier, Task, TaskState
+from portal.models import Attachment, Dossier, Status, Task, TaskState
 from workflows.bpmn_model import ProcedureModel
 
 APPLICANT_ROLE = "applicant"
@@ -89,6 +90,24 @@ def request_reason(task: Task) -> str | None:
     )
     asked = db.session.scalar(stmt)
     return asked.reason if asked is not None else None
+
+
+@dataclass
+class OpenRequest:
+    """A request for documents the citizen has not answered yet, as the request slip words it."""
+
+    asked_at: datetime | None
+    items: list[str]  # what is missing and why, one item a line of the officer's consolidated request
+
+
+def open_request(dossier: Dossier) -> OpenRequest | None:
+    """The request for documents the dossier waits on (status 5), or None."""
+    if dossier.status != Status.SUPPLEMENT:
+        return None
+    asked = decision_task(dossier, "supplement")
+    if asked is None:
+        return None
+    return OpenRequest(asked_at=asked.completed_at, items=reason_lines(asked.reason))
 
 
 def field_labels(model: ProcedureModel, english: bool = False) -> dict[str, str]:

@@ -5,13 +5,15 @@ The dossier pages are in dossier_views.py, on the same blueprint.
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
-from portal.catalogue.services import published_procedure
+from portal.attachments.services import remove_stored
+from portal.catalogue.services import localized, published_procedure
 from portal.citizen import (
     dossier_views,  # noqa: F401  (registers the dossier pages on the blueprint)
     services,
@@ -46,7 +48,8 @@ def apply(key: str):
     if request.method == "GET":
         draft = services.get_draft(current_user, procedure)
         form = form_class(formdata=MultiDict(draft.data) if draft else None)
-        return step_page("citizen/apply.html", step.form, form, draft=draft, **context)
+        summary = services.summarize_draft(draft, procedure) if draft else None
+        return step_page("citizen/apply.html", step.form, form, draft=draft, summary=summary, **context)
     formdata = request.form.copy()
     with unit_of_work():  # files that were fine are kept, whatever happens to the rest of the form
         upload_errors = take_posted_files(current_user, step.form, formdata)
@@ -85,3 +88,22 @@ def draft(key: str):
     with unit_of_work():
         saved = services.save_draft(current_user, procedure, step.form, payload)
     return jsonify(saved_at=saved.updated_at.isoformat())
+
+
+@bp.route("/my/drafts/<int:draft_id>/discard", methods=["GET", "POST"])
+@login_required
+def discard_draft(draft_id: int):
+    """Delete a draft and its uploaded files, after a confirmation page (no script needed)."""
+    summary = services.own_draft(current_user, draft_id)
+    if summary is None:
+        abort(404)  # someone else's draft looks like a missing one
+    form = FlaskForm()  # only the CSRF token: the button is the confirmation
+    if form.validate_on_submit():
+        name = localized(summary.procedure)
+        with unit_of_work():
+            stored = services.discard_draft(current_user, summary.draft)
+        remove_stored(stored)  # only now that the rows are gone for good
+        flash(_("The draft of %(name)s was deleted.", name=name), "success")
+        return redirect(url_for("citizen.my_dossiers"))
+    files = services.draft_files(summary.draft)
+    return render_template("citizen/discard_draft.html", summary=summary, form=form, files=files)

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.numbers import format_decimal
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import lazy_gettext as _l
+
+from portal.sla.calendar import Span
 
 # Status codes of the national portal, with what each means for the citizen.
 STATUS_LABELS = {
@@ -68,13 +71,67 @@ def day(value: datetime | None) -> str:
     return "" if value is None else format_date(value.date() if isinstance(value, datetime) else value, "dd/MM/yyyy")
 
 
-def vnd(amount: int | None) -> str:
-    """Money in đồng: 1.500.000 đ (Vietnamese grouping), 0 as free of charge."""
+# Numbers are written the Vietnamese way whatever the page's language (1.500.000; 1,5), like dates (dd/MM/yyyy).
+NUMBER_LOCALE = "vi"
+NBSP = "\u00a0"  # between a number and its unit, so the unit never wraps onto a line of its own
+
+
+def number(value: int | float | None) -> str:
+    """A number with Vietnamese grouping, e.g. 1.200; at most one decimal, e.g. 1,5."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0.#", locale=NUMBER_LOCALE)
+
+
+def money(amount: int | None) -> str:
+    """An amount in đồng, e.g. 50.000.000 đ, on one line."""
     if amount is None:
         return ""
+    return f"{format_decimal(amount, format='#,##0', locale=NUMBER_LOCALE)}{NBSP}đ"
+
+
+def vnd(amount: int | None) -> str:
+    """A fee or charge: money, with 0 as free of charge."""
     if amount == 0:
         return str(_l("Free of charge"))
-    return f"{format_decimal(amount, format='#,##0')} đ"
+    return money(amount)
+
+
+def filesize(size: int | None) -> str:
+    """The size of a file, the same on every page: 12 byte, 1,5 KB, 2,4 MB (1 KB = 1024 bytes)."""
+    size = size or 0
+    if size < 1024:
+        return f"{number(size)}{NBSP}{ngettext('byte', 'bytes', size)}"
+    if size < 1024 * 1024:
+        return f"{number(size / 1024)}{NBSP}KB"
+    return f"{number(size / (1024 * 1024))}{NBSP}MB"
+
+
+def duration(value: str | None, kind: str | None = "working") -> str:
+    """A legal deadline or a step's allowance in words, the same on every page: 1d → 1 ngày làm việc / 1 working
+    day, 4h → 4 giờ làm việc / 4 working hours, same-day → Trong ngày; in calendar time without "working".
+    They are stored as written in the BPMN ("15d", "0.5d", "4h", "same-day"); anything unreadable is shown as is."""
+    text = (value or "").strip()
+    calendar = kind == "calendar"
+    try:
+        span = Span.parse(text, "calendar" if calendar else "working")
+    except ValueError:
+        return text
+    if span.unit == "same-day":
+        return str(_l("Same day"))
+    return _span_words(span.amount, span.unit, calendar)
+
+
+def _span_words(amount: float, unit: str, calendar: bool) -> str:
+    shown = number(amount)
+    count = int(amount) if amount == int(amount) else 2  # the singular only for exactly one: 0,5 working days
+    if unit == "d":
+        if calendar:
+            return ngettext("%(n)s day", "%(n)s days", count, n=shown)
+        return ngettext("%(n)s working day", "%(n)s working days", count, n=shown)
+    if calendar:
+        return ngettext("%(n)s hour", "%(n)s hours", count, n=shown)
+    return ngettext("%(n)s working hour", "%(n)s working hours", count, n=shown)
 
 
 def register(app: Flask) -> None:
@@ -85,6 +142,10 @@ def register(app: Flask) -> None:
         when=when,
         day=day,
         vnd=vnd,
+        money=money,
+        number=number,
+        filesize=filesize,
+        duration=duration,
         channel_label=lambda code: str(CHANNEL_LABELS.get(code, code)),
         service_level_label=lambda level: str(SERVICE_LEVEL_LABELS.get(level, level)),
     )

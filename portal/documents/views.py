@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from portal.attachments.names import content_disposition
 from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
-from portal.models import Attachment, Dossier
+from portal.models import Attachment, Dossier, Status
 
 from . import services
 
@@ -61,7 +61,11 @@ def supplement_request(dossier_id: int):
     task = services.decision_task(dossier, "supplement")
     if task is None:  # _dossier_for saw one; it can only vanish in between
         abort(404)
-    return _render("supplement_request", dossier, task=task, items=services.reason_lines(task.reason))
+    # The applicant who still owes the documents gets the way to send them under the slip.
+    can_answer = dossier.applicant_id == current_user.id and dossier.status == Status.SUPPLEMENT
+    return _render(
+        "supplement_request", dossier, task=task, items=services.reason_lines(task.reason), can_answer=can_answer
+    )
 
 
 @bp.get("/dossiers/<int:dossier_id>/refusal")

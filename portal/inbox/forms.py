@@ -6,17 +6,20 @@ from dataclasses import replace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, TextAreaField, validators
+from wtforms import BooleanField, Field, HiddenField, RadioField, SelectField, TextAreaField, validators
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 
+from forms.base import PortalForm
 from forms.builder import FILE_IDS_PATTERN, make_field
+from forms.validators import Length
+from portal.core.filter_forms import NOT_IN_LIST, FilterDateField, FilterSelectField
+from portal.core.filter_forms import FilterForm as BaseFilterForm
 from portal.core.presentation import STATUS_LABELS
 from portal.dossiers.services import REASON_REQUIRED
 from workflows.bpmn_model import StepSpec
 
-from .queries import TABS
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger number is no id and must not reach the query
 
 # Decisions in plain words (English); in Vietnamese the procedure's own option labels are shown.
 DECISION_WORDS = {
@@ -30,18 +33,18 @@ DECISION_WORDS = {
 UPLOAD_SUFFIX = "__upload"
 
 
-def _validate_with_reason(form: FlaskForm, extra_validators: Any = None) -> bool:
+def _validate_with_reason(form: PortalForm, extra_validators: Any = None) -> bool:
     """Nobody is turned away or asked for more without being told why. A form-level check: the reason field
     is optional (its Optional validator would stop a field-level check on a blank), and blanks count as none."""
-    ok = FlaskForm.validate(form, extra_validators)
+    ok = PortalForm.validate(form, extra_validators)
     if form.decision.data in REASON_REQUIRED and not (form.reason.data or "").strip():
         form.reason.errors = [*list(form.reason.errors or []), _l("Please give the reason for this decision.")]
         return False
     return ok
 
 
-def step_form_class(step: StepSpec, english: bool = False) -> type[FlaskForm]:
-    """The step's BPMN form as a FlaskForm: decisions as radio buttons, files as uploads plus kept ids."""
+def step_form_class(step: StepSpec, english: bool = False) -> type[PortalForm]:
+    """The step's BPMN form as a web form: decisions as radio buttons, files as uploads plus kept ids."""
     attrs: dict[str, Any] = {}
     for spec in step.form:
         if english and spec.label_en:
@@ -63,18 +66,18 @@ def step_form_class(step: StepSpec, english: bool = False) -> type[FlaskForm]:
     names = {spec.id for spec in step.form}
     if {"decision", "reason"} <= names:
         attrs["validate"] = _validate_with_reason
-    return type("TaskForm", (FlaskForm,), attrs)
+    return type("TaskForm", (PortalForm,), attrs)
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PortalForm):
     text = TextAreaField(
         _l("Comment"),
-        validators=[validators.InputRequired(_l("Please write a comment.")), validators.Length(max=2000)],
+        validators=[validators.InputRequired(_l("Please write a comment.")), Length(max=2000)],
         description=_l("Seen by the officers of the agency, not by the applicant."),
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(PortalForm):
     """Claim or release: the CSRF token is the whole form."""
 
 
@@ -92,7 +95,7 @@ class IntListField(Field):
         return ""
 
 
-class BulkForm(FlaskForm):
+class BulkForm(PortalForm):
     task_ids = IntListField(_l("Tasks"), default=list)
     assignee_id = SelectField(_l("Reassign to"), choices=[], validate_choice=False)
     action = SelectField(
@@ -110,22 +113,19 @@ class BulkForm(FlaskForm):
         return int(value) if str(value).isdigit() else None
 
 
-class FilterForm(FlaskForm):
-    """The inbox's GET filters; no CSRF (they change nothing), errors shown like any other form."""
+class FilterForm(BaseFilterForm):
+    """The inbox's filters: none is an error when absent or empty; a bad value is told next to its filter."""
 
-    class Meta:
-        csrf = False
-
-    tab = HiddenField(default="new", validators=[validators.Optional(), validators.AnyOf((*TABS, "agency"))])
+    tab = HiddenField(default="new")  # an unknown tab shows the first one (views.py): it is no filter to correct
     procedure = SelectField(_l("Procedure"), choices=[], validate_choice=False)
-    status = SelectField(
+    status = FilterSelectField(
         _l("Dossier status"),
         choices=[SelectChoice("", _l("Any status"))]
         + [SelectChoice(str(c), label) for c, label in STATUS_LABELS.items()],
     )
-    due_before = DateField(_l("Due on or before"), validators=[validators.Optional()])
+    due_before = FilterDateField(_l("Due on or before"), validators=[validators.Optional()])
     mine = BooleanField(_l("Only tasks I claimed"))
-    sort = SelectField(
+    sort = FilterSelectField(
         _l("Sort by"),
         choices=[
             SelectChoice("due", _l("Due date, soonest first")),
@@ -139,5 +139,7 @@ class FilterForm(FlaskForm):
     )
 
     def validate_procedure(self, field: Field) -> None:
-        if field.data and not str(field.data).isdigit():
-            raise validators.ValidationError(_l("Not a valid choice."))
+        # Any procedure id filters (one with no task of mine shows an empty list); a non-number, or a number no
+        # id can be (the database's integer range), is an error.
+        if field.data and (not str(field.data).isdigit() or int(field.data) > MAX_ID):
+            raise validators.ValidationError(NOT_IN_LIST)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.attachments.services import parse_ids
+from portal.core.presentation import money, number
 from portal.dossiers.access import get_dossier_or_404, get_task_or_404
 from portal.extensions import db
 from portal.models import Attachment, Dossier, DossierEvent, Group, Task, TaskState, User
@@ -56,6 +57,8 @@ class FieldView:
 
 
 def _display(spec: Any, value: Any) -> Any:
+    if spec.type == "long" and isinstance(value, int) and not isinstance(value, bool):
+        return money(value) if spec.widget == "money" else number(value)
     if spec.type == "enum":
         return dict(spec.options).get(value, value)
     if spec.type == "boolean":

@@ -19,7 +19,7 @@ from portal.core.web import page_arg, put_errors_on, safe_next, unit_of_work
 from . import services
 from .forms import ActionForm, BulkForm, CommentForm, FilterForm
 from .pages import officer_dossier_or_404, officer_task_or_404
-from .queries import InboxFilters, inbox_page, procedures_of, scope_of
+from .queries import LEADER_TABS, TABS, InboxFilters, inbox_page, procedures_of, scope_of
 from .task_page import complete_from_form, render_dossier, render_task
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -42,9 +42,9 @@ def officer_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _filters(form: FilterForm) -> InboxFilters:
     form.validate()
-    ok = lambda name: not form[name].errors  # noqa: E731
+    ok = form.field_ok
     return InboxFilters(
-        tab=form.tab.data if ok("tab") and form.tab.data else "new",
+        tab=form.tab.data if form.tab.data in (*TABS, *LEADER_TABS) else "new",
         procedure_id=int(form.procedure.data) if ok("procedure") and form.procedure.data else None,
         status=int(form.status.data) if ok("status") and form.status.data else None,
         due_before=form.due_before.data if ok("due_before") else None,

@@ -3,7 +3,7 @@
 The ordinary error pages extend base.html, which reads `current_user` (the user loader queries the database)
 and runs every context processor (unread notifications, ...). During an outage that rendering fails again, and
 the person used to get the WSGI server's bare 500. Here the page is rendered straight from the Jinja
-environment, without context processors, in the language the session or the browser asks for.
+environment, without context processors, in the language the person chose (session or language cookie).
 
 Three places catch an outage, so that it is answered wherever it happens:
 - error handlers for the connection-failure classes (a view, a service, the user loader);

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, send_from_directory
 
 from portal.extensions import csrf, db, limiter
 from portal.main import health, input_guard
@@ -27,6 +27,15 @@ def healthz():
     if not healthy:
         response.headers["Retry-After"] = str(current_app.config["UNAVAILABLE_RETRY_AFTER"])
     return response
+
+
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    """Browsers ask for /favicon.ico on their own; pages also link the SVG icon (base.html)."""
+    return send_from_directory(
+        str(current_app.static_folder), "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600
+    )
 
 
 @bp.get("/")

@@ -16,6 +16,8 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from portal.core.presentation import day, status_label, when
+from portal.documents.services import reason_lines
+from portal.dossiers.appointment import appointment_text, expected_reception, reception_promise
 from portal.models import Dossier, Task, User
 
 
@@ -25,6 +27,9 @@ class Content:
     paragraphs: list[str]
     facts: list[tuple[str, str]] = field(default_factory=list)
     sms: str = ""
+    items: list[str] = field(default_factory=list)  # a numbered list after the paragraphs (what is missing)
+    links: list[tuple[str, str]] = field(default_factory=list)  # (label, absolute URL)
+    summary: str = ""  # the in-app line, when the first paragraph alone would not say enough
 
 
 @dataclass
@@ -50,11 +55,18 @@ def render(user: User, build: Callable[[], Content]) -> Rendered:
         env = current_app.jinja_env
         text = env.get_template("notifications/email.txt").render(context)
         html = env.get_template("notifications/email.html").render(context)
-    return Rendered(content.subject, text, html, content.sms or content.subject, content.paragraphs[0])
+    summary = content.summary or content.paragraphs[0]
+    return Rendered(content.subject, text, html, content.sms or content.subject, summary)
 
 
 def link_to_notifications() -> str:
     return current_app.config["PORTAL_BASE_URL"].rstrip("/") + "/notifications/"
+
+
+def portal_link(endpoint: str, **values: object) -> str:
+    """An absolute link to a portal page, built without a request (messages are written in workers too)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["PORTAL_BASE_URL"].rstrip("/") + path
 
 
 def _is_english() -> bool:
@@ -73,53 +85,130 @@ def _dossier_facts(dossier: Dossier) -> list[tuple[str, str]]:
 # -- to the citizen ------------------------------------------------------------------------------------------
 
 
-def submitted(dossier: Dossier) -> Content:
+def _dossier_link(dossier: Dossier) -> tuple[str, str]:
+    return (_("Your dossier"), portal_link("citizen.dossier", dossier_id=dossier.id))
+
+
+def submitted(dossier: Dossier, open_tasks: list[Task] | None = None) -> Content:
+    """The first receipt: there is no appointment yet; say so, and when the desk will receive the dossier."""
+    expected = expected_reception(dossier, open_tasks)
+    promise = reception_promise(expected)
+    unset = _(
+        "The appointment date for the result is set when the desk receives your dossier; we will send it to you then."
+    )
+    sms = _(
+        "MotCua: dossier %(code)s submitted. The appointment date is set when the desk receives it.", code=dossier.code
+    )
+    if expected is not None and not expected.late:
+        sms = _(
+            "MotCua: dossier %(code)s submitted. The desk receives it by %(when)s at the latest and then sets "
+            "the appointment date.",
+            code=dossier.code,
+            when=when(expected.by),
+        )
     return Content(
         subject=_("Dossier %(code)s submitted", code=dossier.code),
         paragraphs=[
             _("We have received your application for %(procedure)s.", procedure=_procedure(dossier)),
-            _("This is your receipt. The desk will check your dossier and tell you the appointment date."),
+            _("This is your receipt. The desk will check your dossier."),
+            *([promise] if promise else []),
+            unset,
         ],
         facts=[
             *_dossier_facts(dossier),
             (_("Submitted at"), when(dossier.submitted_at)),
             (_("Status"), status_label(dossier.status)),
+            (
+                _("Appointment for the result"),
+                appointment_text(dossier)
+                if dossier.appointment_at is not None or not promise  # (the paragraphs say when otherwise)
+                else _("Not set yet: it is set when the desk receives your dossier."),
+            ),
         ],
-        sms=_("MotCua: dossier %(code)s submitted. The desk will check it.", code=dossier.code),
+        sms=sms,
+        links=[_dossier_link(dossier)],
+        summary=" ".join(p for p in (_("Your dossier was submitted."), promise, unset) if p),
     )
 
 
 def received(dossier: Dossier) -> Content:
-    return Content(
-        subject=_(
+    if dossier.appointment_at is not None:
+        due = _(
+            "Your dossier was received on %(received)s. The result is due on %(date)s.",
+            received=when(dossier.received_at),
+            date=when(dossier.appointment_at),
+        )
+        subject = _(
             "Dossier %(code)s received, result due %(date)s", code=dossier.code, date=day(dossier.appointment_at)
-        ),
-        paragraphs=[
-            _("Your dossier was accepted. Receipt and appointment slip:"),
-        ],
-        facts=[
-            *_dossier_facts(dossier),
-            (_("Received at"), when(dossier.received_at)),
-            (_("Appointment for the result"), when(dossier.appointment_at)),
-        ],
-        sms=_(
+        )
+        sms = _(
             "MotCua: dossier %(code)s received; result due %(date)s.",
             code=dossier.code,
             date=day(dossier.appointment_at),
-        ),
+        )
+    else:  # a procedure without a deadline: say so rather than leave the date blank
+        due = _(
+            "Your dossier was received on %(received)s. %(appointment)s",
+            received=when(dossier.received_at),
+            appointment=appointment_text(dossier),
+        )
+        subject = _("Dossier %(code)s received", code=dossier.code)
+        sms = _("MotCua: dossier %(code)s received.", code=dossier.code)
+    return Content(
+        subject=subject,
+        paragraphs=[due, _("Your receipt and appointment slip is linked below; bring it when you collect the result.")],
+        facts=[
+            *_dossier_facts(dossier),
+            (_("Received at"), when(dossier.received_at)),
+            (_("Appointment for the result"), appointment_text(dossier)),
+        ],
+        sms=sms,
+        links=[
+            (_("Receipt and appointment slip"), portal_link("documents.receipt", dossier_id=dossier.id)),
+            _dossier_link(dossier),
+        ],
     )
 
 
+SMS_ITEMS_LIMIT = 300  # characters of the missing items an SMS carries; the links give the rest
+
+
 def supplement(dossier: Dossier, reason: str | None) -> Content:
+    """The request for documents: what is missing and why, the request slip, and where to answer."""
+    items = reason_lines(reason)
+    listed = "; ".join(items)
+    missing = (
+        _("What is missing and why: %(items)s.", items=listed.rstrip("."))
+        if items
+        else _("The officer did not list the missing documents; please contact the desk.")
+    )
+    short = listed if len(listed) <= SMS_ITEMS_LIMIT else listed[: SMS_ITEMS_LIMIT - 1].rstrip() + "…"
+    answer = portal_link("citizen.answer_request", dossier_id=dossier.id)
     return Content(
         subject=_("Dossier %(code)s: more documents needed", code=dossier.code),
         paragraphs=[
             _("We need more documents before your dossier can go on. Please sign in and send what is missing."),
+            _("What is missing and why:") if items else missing,
         ],
-        facts=[*_dossier_facts(dossier), (_("What is missing and why"), reason or "")],
+        items=items,
+        facts=[
+            *_dossier_facts(dossier),
+            (_("Appointment for the result"), appointment_text(dossier)),
+        ],
         sms=_(
-            "MotCua: dossier %(code)s needs more documents. Please sign in to see what is missing.", code=dossier.code
+            "MotCua: dossier %(code)s needs more documents: %(items)s. Send them at %(url)s",
+            code=dossier.code,
+            items=short or _("see the request slip"),
+            url=answer,
         ),
+        links=[
+            (
+                _("Request to supplement the dossier"),
+                portal_link("documents.supplement_request", dossier_id=dossier.id),
+            ),
+            (_("Send the missing documents"), answer),
+        ],
+        summary=" ".join((_("We need more documents before your dossier can go on."), missing)),
     )
 
 

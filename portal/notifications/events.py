@@ -34,7 +34,8 @@ def _to_citizen(run: DossierRun, kind: str, build: Any) -> None:
 
 
 def _submitted(_entry: DossierEvent, run: DossierRun) -> None:
-    _to_citizen(run, "submitted", lambda: content.submitted(run.dossier))
+    # The reception step just opened is not flushed yet: its deadline is the expected reception time.
+    _to_citizen(run, "submitted", lambda: content.submitted(run.dossier, run.open_tasks))
 
 
 def _received(_entry: DossierEvent, run: DossierRun) -> None:

@@ -20,11 +20,12 @@ from portal.core.errors import NotFound, ServiceError
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Agency, Group, Procedure, ProcedureVersion, User
-from workflows.bpmn_model import ProcedureModel, read_model
+from workflows.bpmn_model import ProcedureModel, parse_xml, read_model
 from workflows.engine import CompiledProcess, cached_process, compile_process
 from workflows.validation import Problem, validate_bpmn, validate_dmn
 
 APPLICANT_ROLE = "applicant"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 
 
 @dataclass
@@ -50,6 +51,13 @@ def checksum_of(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]]) -> str:
     for name, xml in sorted(dmn_files):
         digest.update(b"\0" + name.encode() + b"\0" + xml)
     return digest.hexdigest()
+
+
+def has_layout(bpmn_xml: bytes | str) -> bool:
+    """Whether a BPMN file has a diagram layout (bpmndi shapes). Some tools export only the process; the
+    portal's modeler and viewer then lay the diagram out automatically (bpmn-auto-layout, in the browser)."""
+    data = bpmn_xml.encode("utf-8") if isinstance(bpmn_xml, str) else bpmn_xml
+    return next(parse_xml(data).iter(f"{{{BPMNDI_NS}}}BPMNShape"), None) is not None
 
 
 def agency_roles(agency: Agency) -> set[str]:

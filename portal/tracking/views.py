@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField, validators
 
+from forms.base import PortalForm
+from forms.validators import Length
 from portal.citizen.timeline import timeline
 from portal.extensions import limiter
 from portal.tracking.services import find
@@ -15,18 +16,18 @@ from portal.tracking.services import find
 bp = Blueprint("tracking", __name__)
 
 
-class TrackingForm(FlaskForm):
+class TrackingForm(PortalForm):
     code = StringField(
         _l("Dossier code"),
         description=_l("As on your receipt, e.g. 000.00.31.H56-260302-0001."),
-        validators=[validators.InputRequired(message=_l("Please enter the dossier code.")), validators.Length(max=60)],
+        validators=[validators.InputRequired(message=_l("Please enter the dossier code.")), Length(max=60)],
     )
     secret = StringField(
         _l("Tracking secret"),
         description=_l("The short code printed on your receipt under “Tracking secret”."),
         validators=[
             validators.InputRequired(message=_l("Please enter the tracking secret.")),
-            validators.Length(max=20),
+            Length(max=20),
         ],
     )
 

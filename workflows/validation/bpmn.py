@@ -12,6 +12,7 @@ from workflows.validation.dmn import load_decisions
 from workflows.validation.elements import check_elements
 from workflows.validation.expressions import check_expressions
 from workflows.validation.graph import check_gateways, check_loops, check_references
+from workflows.validation.limits import check_limits
 from workflows.validation.problems import Problem, Report, run_checks
 from workflows.validation.spiff import check_spiff
 from workflows.validation.steps import check_steps
@@ -34,6 +35,7 @@ def validate_bpmn(
                 lambda: check_processes(ctx),
                 lambda: check_elements(ctx),
                 lambda: check_steps(ctx),
+                lambda: check_limits(ctx),
                 lambda: check_expressions(ctx),
                 lambda: check_gateways(ctx),
                 lambda: check_references(ctx),

@@ -17,7 +17,7 @@ from workflows.validation.problems import Report
 STEP_KINDS = ("submit", "reception", "supplement", "apology")
 FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
 CONSTRAINTS = frozenset({"required", "minlength", "maxlength", "min", "max", "readonly"})
-WIDGETS = ("textarea", "file", "email", "phone", "citizen_id")
+WIDGETS = ("textarea", "file", "email", "phone", "citizen_id", "money")
 DECISIONS = ("accept", "supplement", "refuse", "approve", "reject", "forward")
 SERVICE_LEVELS = ("full_online", "partial_online", "public_service")
 APPLICANT = "applicant"

@@ -8,11 +8,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.core.errors import NotFound
+from portal.core.presentation import duration
 from portal.extensions import db
 from portal.models import Procedure, ProcedureVersion
 from workflows.bpmn_model import BPMN_NS, FormFieldSpec, ProcedureModel, StepSpec, parse_xml
 
 STEP_ATTRIBUTES = ("name", "role", "status", "allowance", "kind")
+DURATIONS = ("allowance", "deadline")  # shown in words
 FIELD_ATTRIBUTES = ("type", "label", "label_en", "required", "options", "widget", "default", "constraints", "help")
 
 
@@ -63,9 +65,11 @@ def element_ids(version: ProcedureVersion) -> set[str]:
     }
 
 
-def _show(value: object) -> str:
+def _show(value: object, name: str = "", kind: str = "working") -> str:
     if value in (None, "", [], {}):
         return "—"
+    if name in DURATIONS and isinstance(value, str):
+        return duration(value, kind)  # "1 working day", not "1d"
     if isinstance(value, list):
         return ", ".join(f"{a}={b}" if isinstance(a, str) else str(a) for a, b in value)
     if isinstance(value, dict):
@@ -73,9 +77,9 @@ def _show(value: object) -> str:
     return str(value)
 
 
-def _differences(old: object, new: object, names: tuple[str, ...]) -> list[str]:
+def _differences(old: object, new: object, names: tuple[str, ...], kind: str = "working") -> list[str]:
     return [
-        f"{name}: {_show(getattr(old, name))} → {_show(getattr(new, name))}"
+        f"{name}: {_show(getattr(old, name), name, kind)} → {_show(getattr(new, name), name, kind)}"
         for name in names
         if getattr(old, name) != getattr(new, name)
     ]
@@ -91,11 +95,11 @@ def _diff_fields(step_id: str, old: list[FormFieldSpec], new: list[FormFieldSpec
             diff.fields_changed.append(Change(f"{step_id}.{field_id}", details))
 
 
-def _diff_steps(old: dict[str, StepSpec], new: dict[str, StepSpec], diff: VersionDiff) -> None:
+def _diff_steps(old: dict[str, StepSpec], new: dict[str, StepSpec], diff: VersionDiff, kind: str) -> None:
     diff.steps_added = sorted(new.keys() - old.keys())
     diff.steps_removed = sorted(old.keys() - new.keys())
     for step_id in sorted(old.keys() & new.keys()):
-        details = _differences(old[step_id], new[step_id], STEP_ATTRIBUTES)
+        details = _differences(old[step_id], new[step_id], STEP_ATTRIBUTES, kind)
         if details:
             diff.steps_changed.append(Change(step_id, details))
         _diff_fields(step_id, old[step_id].form, new[step_id].form, diff)
@@ -109,7 +113,7 @@ def diff_versions(old: ProcedureVersion, new: ProcedureVersion) -> VersionDiff:
     """What changed from `old` to `new`: steps, form fields, BPMN elements, process properties."""
     diff = VersionDiff()
     a, b = model_of(old), model_of(new)
-    _diff_steps(a.steps, b.steps, diff)
+    _diff_steps(a.steps, b.steps, diff, new.procedure.deadline_kind)
     diff.fields_added.sort()
     diff.fields_removed.sort()
     diff.fields_changed.sort(key=lambda c: c.what)
@@ -120,5 +124,7 @@ def diff_versions(old: ProcedureVersion, new: ProcedureVersion) -> VersionDiff:
     props_b = {**b.properties, "name": b.name, "document": " | ".join(b.documents)}
     for key in sorted(props_a.keys() | props_b.keys()):
         if props_a.get(key) != props_b.get(key):
-            diff.properties_changed.append(Change(key, [f"{_show(props_a.get(key))} → {_show(props_b.get(key))}"]))
+            was = _show(props_a.get(key), key, props_a.get("deadline_kind") or "working")
+            now = _show(props_b.get(key), key, props_b.get("deadline_kind") or "working")
+            diff.properties_changed.append(Change(key, [f"{was} → {now}"]))
     return diff

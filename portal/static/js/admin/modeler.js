@@ -21,12 +21,19 @@
   }
   function say(text) { status.textContent = text; }
 
+  // A file without a diagram layout (some tools export only the process) is laid out first; the admin is told,
+  // and saving keeps that layout. bpmn-js's own error messages are English: the page says it in its words.
   function open(xml) {
     clearProblems();
-    return modeler.importXML(xml).then(function () {
+    var laidOut = !window.MotCuaModeler.hasLayout(xml);
+    root.removeAttribute("data-laid-out");
+    return Promise.resolve(laidOut ? window.MotCuaModeler.layout(xml) : xml).then(function (shown) {
+      return modeler.importXML(shown);
+    }).then(function () {
       modeler.get("canvas").zoom("fit-viewport");
-      say(msg("loaded"));
-    }).catch(function (err) { say(msg("load-failed", { error: err.message })); });
+      if (laidOut) { root.setAttribute("data-laid-out", "true"); }
+      say(msg(laidOut ? "laid-out" : "loaded"));
+    }).catch(function () { say(msg("load-failed")); });
   }
 
   function clearProblems() {
@@ -129,5 +136,5 @@
   fetch(root.getAttribute("data-xml-url"), { credentials: "same-origin" }).then(function (r) {
     if (!r.ok) { throw new Error("HTTP " + r.status); }
     return r.text();
-  }).then(open).catch(function (err) { say(msg("load-failed", { error: err.message })); });
+  }).then(open).catch(function () { say(msg("fetch-failed")); });
 })();
