@@ -74,7 +74,7 @@ class RegisterForm(PortalForm):
 
     def validate(self, extra_validators: object = None) -> bool:
         # Not an inline validate_email: Optional() ends the field's chain when it is empty, so that never ran.
-        valid = super().validate(extra_validators)  # type: ignore[arg-type]
+        valid = super().validate(extra_validators)
         if not self.email.data and not self.phone.data and not self.email.errors:
             self.email.errors = [_l("Give an email address or a phone number.")]
             return False

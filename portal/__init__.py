@@ -136,6 +136,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin import register_blueprints as register_admin_pages  # /admin/… (administrators only)
 
     register_admin_pages(app)
+    from portal.ioc import bp as ioc_bp  # /ioc/… (leaders: today's figures, where dossiers wait)
+
+    app.register_blueprint(ioc_bp)
+    from portal.stats import init_app as init_stats  # aggregates, /statistics, /open-data/…, `flask stats`
+
+    init_stats(app)
     register_security_headers(app)
     presentation.register(app)
 

@@ -183,3 +183,22 @@ def test_citizens_are_not_managed_here(demo, client) -> None:
     listing = client.get("/admin/people", headers=EN).get_data(as_text=True)
     assert "Võ Thị Mai" not in listing
     assert "hotich@motcua.demo" in listing
+
+
+def test_the_people_list_names_their_groups_in_words(demo, client) -> None:
+    as_admin(client)
+    listing = client.get("/admin/people").get_data(as_text=True)
+    row = re.search(r"<tr>(?:(?!</tr>).)*hotich@motcua\.demo(?:(?!</tr>).)*</tr>", listing, re.S).group(0)
+    assert "Công chức Tư pháp – Hộ tịch" in row
+    assert "civil_status" not in row  # the BPMN role code is no name for a person's group
+    english = client.get("/admin/people", headers=EN).get_data(as_text=True)
+    assert "Civil status officers" in english
+
+
+def test_a_persons_groups_are_named_in_the_pages_language(demo, client) -> None:
+    as_admin(client)
+    officer = db.session.scalar(select(User).where(User.email == "hotich@motcua.demo"))
+    english = client.get(f"/admin/people/{officer.id}", headers=EN).get_data(as_text=True)
+    assert "Civil status officers (<code>civil_status</code>)" in english  # the membership
+    assert "— Ward leaders (leader)</option>" in english  # the groups to add
+    assert "Công chức Tư pháp – Hộ tịch" not in english

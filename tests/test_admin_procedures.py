@@ -71,6 +71,22 @@ def test_a_bad_decision_table_refuses_the_whole_upload(demo, client) -> None:
     assert counts() == before
 
 
+def test_a_new_version_without_an_agency_keeps_the_procedures_agency(demo, client) -> None:
+    """The bundled files name no agency: uploading one again, with the form's default "from the file", must not
+    be refused for want of one when the procedure is already handled by an agency."""
+    as_admin(client)
+    text = (PROCEDURES / "birth_registration.bpmn").read_text(encoding="utf-8")
+    changed = text.replace("<bpmn:documentation>", "<bpmn:documentation>Sửa đổi. ", 1).encode("utf-8")
+    response = upload(client, ("birth_registration.bpmn", changed), agency="")
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    proc = procedure("birth_registration")
+    assert [v.number for v in proc.versions] == [1, 2]
+    assert proc.agency.code == COMMUNE
+    response = upload(client, ("minimal.bpmn", MINIMAL), agency="")  # a new procedure still needs one
+    assert response.status_code == 422
+    assert "agency" in response.get_data(as_text=True)
+
+
 def test_the_same_file_twice_makes_no_new_version(demo, client) -> None:
     as_admin(client)
     upload(client, ("minimal.bpmn", MINIMAL))

@@ -81,6 +81,8 @@ def test_a_procedure_page_shows_what_a_citizen_needs_to_know(client, demo: Flask
     assert "Household business registration" in english
     assert "3 working days" in english
     assert "Partly online" in english
+    assert "Receive and check the dossier" in english  # the steps by their English names (the BPMN's name_en)
+    assert "Tiếp nhận, kiểm tra hồ sơ" not in english
 
 
 def test_unknown_and_unpublished_procedures_are_not_shown(client, demo: Flask) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import AuditLog, Dossier, Rating, Status, Task, TaskState
-from tests.helpers import do, open_task
+from tests.helpers import do, open_task, upload
 from tests.test_citizen_support import (
     DESK,
     LEADER,
@@ -52,7 +52,7 @@ def test_the_dossier_page_shows_timeline_diagram_and_documents(client, demo: Fla
     do(dossier, "reception_check", DESK, {"decision": "accept"}, utcnow())
     page = client.get(f"/my/dossiers/{dossier.id}", headers={"Cookie": "lang=en"}).get_data(as_text=True)
     assert "Received" in page
-    assert "Tiếp nhận, kiểm tra hồ sơ" in page
+    assert "Receive and check the dossier" in page  # the step's English name (name_en in the BPMN)
     assert "Reception and return of results" in page
     assert "tag-early" in page or "tag-on_time" in page or "tag-late" in page  # timeliness of the done step
     assert 'data-current="specialist_review"' in page  # the diagram highlights the waiting step
@@ -187,3 +187,30 @@ def test_the_receipt_shows_code_secret_and_documents(client, demo: Flask) -> Non
     assert dossier.tracking_secret in page
     assert "Võ Thị Mai" in page
     assert "/track" in page
+
+
+def test_a_refused_dossier_says_why_in_its_status_box(client, demo: Flask) -> None:
+    dossier = apply_online(client)
+    reason = "Hồ sơ không thuộc thẩm quyền của UBND phường."
+    do(dossier, "reception_check", DESK, {"decision": "refuse", "reason": reason}, utcnow())
+    page = client.get(f"/my/dossiers/{dossier.id}").get_data(as_text=True)
+    box = page.split('class="status-box"', 1)[1].split("</section>", 1)[0]
+    assert reason in box  # not only far below, in the progress table
+    assert f'href="/documents/dossiers/{dossier.id}/refusal"' in box
+
+
+def test_a_result_sent_as_a_file_is_offered_in_the_status_box(client, demo: Flask) -> None:
+    dossier = apply_online(client)
+    do(dossier, "reception_check", DESK, {"decision": "accept"}, utcnow())
+    do(dossier, "specialist_review", SPECIALIST, {"decision": "approve"}, utcnow())
+    do(dossier, "leader_approval", LEADER, {"decision": "approve"}, utcnow())
+    result = upload(DESK, "giay-chung-nhan-hkd.pdf")
+    do(dossier, "return_result", DESK, {"delivery_method": "online", "result_file": result}, utcnow())
+    page = client.get(f"/my/dossiers/{dossier.id}").get_data(as_text=True)
+    box = page.split('class="status-box"', 1)[1].split("</section>", 1)[0]
+    assert "Kết quả của bạn" in box
+    assert f'href="/attachments/{result}"' in box
+    assert "giay-chung-nhan-hkd.pdf" in box
+    assert "giay-de-nghi.pdf" not in box  # the citizen's own files are not the result
+    with client.get(f"/attachments/{result}") as download:
+        assert download.status_code == 200

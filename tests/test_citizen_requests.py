@@ -68,6 +68,10 @@ def test_a_request_for_documents_says_what_is_missing_everywhere(demo: Flask, cl
     assert f'href="{slip}"' in box
     step = open_task(dossier, "reception_supplement")
     assert f'href="/my/dossiers/{dossier.id}/steps/{step.id}"' in box
+    english = client.get(f"/my/dossiers/{dossier.id}", headers={"Cookie": "lang=en"}).get_data(as_text=True)
+    assert ">Supplement the dossier</a>" in english  # the step to do, by its English name
+    english = client.get(f"/my/dossiers/{dossier.id}/steps/{step.id}", headers={"Cookie": "lang=en"})
+    assert "<h1>Supplement the dossier</h1>" in english.get_data(as_text=True)
     # The appointment is never a bare label: it says why there is none yet.
     assert "Chưa có: ngày hẹn được xác định khi bộ phận một cửa tiếp nhận hồ sơ, sau khi bạn gửi đủ" in page
 

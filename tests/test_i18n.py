@@ -190,3 +190,18 @@ def test_a_page_comes_in_the_language_the_person_chose(client, headers: dict[str
     text = page.get_data(as_text=True)
     assert label in text
     assert hint in text
+
+
+def test_error_pages_speak_the_persons_language(client) -> None:
+    """Werkzeug's "404 — Not Found / The requested URL was not found on the server…" is English only."""
+    page = client.get("/khong-co-trang-nay")
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert "<h1>404 — Không tìm thấy trang</h1>" in text
+    assert "Not Found" not in text
+    assert "requested URL" not in text
+    english = client.get("/no-such-page", headers={"Cookie": "lang=en"}).get_data(as_text=True)
+    assert "<h1>404 — Page not found</h1>" in english
+    refused = client.post("/track", data={"code": "X", "secret": "Y"})  # no CSRF token: Flask-WTF's own words
+    assert refused.status_code == 400
+    assert "The CSRF token is missing." not in refused.get_data(as_text=True)

@@ -129,6 +129,43 @@ def test_tabs_follow_the_one_stop_shop_queues(demo: Flask) -> None:
     assert codes("due_soon") == set()
 
 
+def test_the_inbox_opens_on_the_tab_with_work(demo: Flask) -> None:
+    """A specialist never receives dossiers: their inbox must not greet them with an empty "new" list."""
+    dossier = new_dossier()
+    desk = signed_in(demo, DESK)
+    assert dossier.code in page(desk.get("/inbox/"))  # new dossiers wait: the desk opens on them
+    do(dossier, "reception_check", DESK, {"decision": "accept"}, utcnow())
+    specialist = signed_in(demo, SPECIALIST)
+    html = page(specialist.get("/inbox/"))
+    assert dossier.code in html
+    assert re.search(r'aria-current="page"[^>]*>Đang xử lý<', html)
+    assert dossier.code not in page(specialist.get("/inbox/?tab=new"))  # the tab asked for still wins
+
+
+def test_the_finished_tab_says_who_did_each_step(demo: Flask) -> None:
+    dossier = new_dossier()
+    do(dossier, "reception_check", DESK, {"decision": "refuse", "reason": "Không thuộc thẩm quyền"}, utcnow())
+    html = page(signed_in(demo, DESK).get("/inbox/?tab=finished"))
+    row = re.search(rf"<tr>(?:(?!</tr>).)*{re.escape(dossier.code)}(?:(?!</tr>).)*</tr>", html, re.S).group(0)
+    assert "Nguyễn Thị Lan" in row  # done without claiming first: still hers, not "not claimed"
+    assert "Chưa có người nhận" not in row
+    assert "Người thực hiện" in html
+    assert re.search(r'data-label="Được tiếp nhận">—<', row)  # never received: a dash, not an empty cell
+
+
+def test_each_attachment_says_which_part_of_the_dossier_it_belongs_to(demo: Flask) -> None:
+    dossier = new_dossier()
+    do(dossier, "reception_check", DESK, {"decision": "supplement", "reason": "Thiếu hợp đồng thuê nhà"}, utcnow())
+    extra = upload(CITIZEN, "hop-dong-thue-nha.pdf")
+    do(dossier, "reception_supplement", CITIZEN, {"supplement_documents": extra}, utcnow())
+    task = open_task(dossier, "reception_check")
+    html = page(signed_in(demo, DESK).get(f"/inbox/tasks/{task.id}"))
+    files = html.split('id="files-title"', 1)[1].split("</section>", 1)[0]
+    # two files with nothing to tell them apart would leave the officer guessing which one is the supplement
+    assert re.search(r"Giấy tờ bổ sung:</span>\s*<a[^>]*>hop-dong-thue-nha\.pdf</a>", files)
+    assert re.search(r"Hồ sơ kèm theo:</span>\s*<a[^>]*>giay-de-nghi\.pdf</a>", files)
+
+
 def test_the_supplement_tab_is_read_only(demo: Flask) -> None:
     asked = new_dossier()
     do(asked, "reception_check", DESK, {"decision": "supplement", "reason": "Thiếu hợp đồng"}, utcnow())
@@ -185,6 +222,11 @@ def test_the_task_page_shows_the_dossier_and_the_step(demo: Flask) -> None:
     assert f"/documents/dossiers/{dossier.id}/attachments/{attachment.id}?inline=1" in html
     assert 'id="history"' in html
     assert re.search(r'class="tag tag-(ok|soon)"', html)
+    english = page(desk.get(f"/inbox/tasks/{task.id}", headers=EN))  # names of the procedure and groups too
+    assert "<dd>Household business registration</dd>" in english
+    assert "<h1>Receive and check the dossier <small" in english
+    assert "<dd>Reception and return of results</dd>" in english
+    assert "Tiếp nhận và trả kết quả" not in english
 
 
 def test_accepting_moves_the_dossier_on_and_says_what_is_next(demo: Flask) -> None:
@@ -200,10 +242,22 @@ def test_accepting_moves_the_dossier_on_and_says_what_is_next(demo: Flask) -> No
     db.session.refresh(dossier)
     assert dossier.status == Status.IN_PROCESS
     html = page(desk.get("/inbox/", headers=EN))
-    assert "is done for dossier" in html
-    assert "Next: Thẩm định hồ sơ đăng ký hộ kinh doanh" in html
+    assert "Receive and check the dossier is done for dossier" in html  # the step's English name
+    assert "Next: Thẩm định hồ sơ đăng ký hộ kinh doanh (Business registration officers)" in html
     assert desk.get(f"/inbox/tasks/{task.id}").status_code == 200  # still readable, without a form
     assert 'type="radio"' not in page(desk.get(f"/inbox/tasks/{task.id}"))
+
+
+def test_the_confirmation_names_the_decision_without_the_forms_hint(demo: Flask) -> None:
+    dossier = new_dossier()
+    task = open_task(dossier, "reception_check")
+    desk = signed_in(demo, DESK)
+    token = task_form(desk, task)
+    form = {"csrf_token": token, "decision": "refuse", "reason": "Không thuộc thẩm quyền"}
+    assert desk.post(f"/inbox/tasks/{task.id}", data=form, headers=EN).status_code == 302
+    html = page(desk.get("/inbox/", headers=EN))
+    assert "Decision: Refuse the dossier." in html  # the option reads "Refuse the dossier (say why)"
+    assert "(say why)" not in html
 
 
 def test_a_refusal_without_reason_is_refused_and_keeps_what_was_typed(demo: Flask) -> None:

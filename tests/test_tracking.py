@@ -38,6 +38,13 @@ def test_tracking_shows_progress_without_personal_data(client, app: Flask, demo:
         "hợp đồng thuê nhà",
     ):
         assert private not in page, private
+    english = visitor.post(
+        "/track",
+        data={"csrf_token": csrf(visitor, "/track"), "code": dossier.code, "secret": dossier.tracking_secret},
+        headers={"Cookie": "lang=en"},
+    ).get_data(as_text=True)
+    assert "Receive and check the dossier" in english  # the step's English name on an English page
+    assert "Tiếp nhận, kiểm tra hồ sơ" not in english
 
 
 def test_the_secret_is_forgiving_about_case_and_spaces(client, app: Flask, demo: Flask) -> None:

@@ -231,6 +231,7 @@ class StepSpec:
     kind: str | None
     form: list[FormFieldSpec]
     line: int
+    name_en: str | None = None  # the step's `name_en` property: its name on English pages
 
 
 @dataclass
@@ -326,6 +327,7 @@ def read_step(task: etree._Element, lanes: dict[str, str]) -> StepSpec:
         kind=props.get("kind"),
         form=read_form(task),
         line=task.sourceline or 0,
+        name_en=props.get("name_en") or None,
     )
 
 

@@ -12,6 +12,7 @@ from portal.admin.forms import ActionForm, MembershipForm, PersonEditForm, Perso
 from portal.admin.services import agencies as agency_services
 from portal.admin.services import people as services
 from portal.admin.web import attempt, found, saved, status_code
+from portal.catalogue.services import localized
 from portal.core.web import page_arg
 from portal.models import User
 
@@ -47,7 +48,7 @@ def _membership_form() -> MembershipForm:
     form = MembershipForm()
     form.group_id.choices = options(
         [
-            (g.id, f"{a.code} — {g.name} ({g.role})")
+            (g.id, f"{a.code} — {localized(g)} ({g.role})")
             for a in agency_services.agencies(active_only=True)
             for g in a.groups
             if g.active

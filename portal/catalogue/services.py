@@ -95,10 +95,10 @@ def steps_of(procedure: Procedure, version: ProcedureVersion | None) -> list[Ste
     steps = []
     for step in model_of(version).steps.values():
         if step.role == APPLICANT_ROLE:
-            steps.append(StepView(step.name, _("You (the applicant)"), True))
+            steps.append(StepView(localized(step), _("You (the applicant)"), True))
         else:
             group = groups.get(step.role or "")
-            steps.append(StepView(step.name, localized(group) if group else (step.role or ""), False))
+            steps.append(StepView(localized(step), localized(group) if group else (step.role or ""), False))
     return steps
 
 

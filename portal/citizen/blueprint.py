@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint
+
+if TYPE_CHECKING:
+    from portal.models import Task
 
 bp = Blueprint("citizen", __name__)
 
@@ -12,3 +17,16 @@ def rating_label(level: int | None) -> str:
     from portal.citizen.forms import RATING_LEVELS
 
     return next((str(choice.label) for choice in RATING_LEVELS if choice.value == str(level)), "")
+
+
+@bp.app_template_filter("step_name")
+def step_name(task: Task) -> str:
+    """A step's name in the page's language: the BPMN's `name_en` on an English page, when it has one."""
+    from flask_babel import get_locale
+
+    from workflows.bpmn_model import ProcedureModel
+
+    if str(get_locale() or "vi") != "en":
+        return task.name
+    spec = ProcedureModel.from_dict(task.dossier.version.model).steps.get(task.bpmn_id)
+    return spec.name_en if spec is not None and spec.name_en else task.name

@@ -24,7 +24,7 @@ from portal.citizen.uploads import take_posted_files
 from portal.core.errors import ServiceError
 from portal.core.forms import required_text
 from portal.core.web import unit_of_work
-from portal.documents.services import available_documents
+from portal.documents.services import available_documents, decision_task
 from portal.dossiers.access import get_dossier_or_404
 from portal.dossiers.appointment import appointment_text, expected_reception, reception_promise
 from portal.extensions import db
@@ -74,6 +74,7 @@ def dossier(dossier_id: int):
         current_steps=timeline.current_step_ids(found),
         done_steps=timeline.done_step_ids(found),
         open_request=timeline.open_request(found),
+        refusal=decision_task(found, "refuse") if found.is_ended else None,
         appointment=appointment_text(found),
         # The slips addressed to the citizen; the receipt is already linked (its citizen page).
         slips=[s for s in available_documents(found, officer=False) if s[0] != "documents.receipt"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -50,13 +51,15 @@ def steps_of(dossier: Dossier) -> list[Task]:
 def timeline(dossier: Dossier, *, with_notes: bool = True) -> list[TimelineRow]:
     now = utcnow()
     rows = []
+    english = str(get_locale() or "vi") == "en"
+    specs = ProcedureModel.from_dict(dossier.version.model).steps if english else {}
     for task in steps_of(dossier):
         unit = _("You (the applicant)") if task.role == APPLICANT_ROLE else localized(task.group) if task.group else ""
         waiting = task.state == TaskState.READY
         note = task.reason if with_notes and task.outcome in CITIZEN_FACING else None
         rows.append(
             TimelineRow(
-                name=task.name,
+                name=localized(specs[task.bpmn_id]) if task.bpmn_id in specs else task.name,
                 unit=unit,
                 started_at=task.created_at,
                 completed_at=task.completed_at,

@@ -133,6 +133,7 @@ def open_steps(dossier: Dossier) -> list[Task]:
 
 def next_step_words(dossier: Dossier) -> str:
     """What happens next, for the flash after a step: the waiting steps and who does them."""
+    from portal.catalogue.services import localized
     from portal.core.presentation import status_label
 
     steps = open_steps(dossier)
@@ -140,6 +141,6 @@ def next_step_words(dossier: Dossier) -> str:
         return _("The dossier is now: %(status)s.", status=status_label(dossier.status))
     names = []
     for task in steps:
-        who = task.group.name if task.group else _("the applicant")
+        who = localized(task.group) if task.group else _("the applicant")
         names.append(_("%(step)s (%(who)s)", step=task.name, who=who))
     return _("Next: %(steps)s.", steps="; ".join(names))

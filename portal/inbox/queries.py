@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from portal.core.time import utcnow
@@ -56,6 +56,15 @@ def scope_of(user: User) -> Scope:
         agency_ids=tuple(sorted({r.agency_id for r in rows})),
         leader_agency_ids=tuple(sorted({r.agency_id for r in rows if r.is_leadership})),
     )
+
+
+def default_tab(scope: Scope) -> str:
+    """The tab an officer opens on: new dossiers when some wait to be received, else the steps in process (a
+    specialist or leader never receives, so "new" would always greet them empty)."""
+    waiting = select(Task.id).where(
+        Task.group_id.in_(scope.group_ids), Task.state == TaskState.READY, Task.kind == RECEPTION
+    )
+    return "new" if db.session.scalar(waiting.limit(1)) is not None else "in_process"
 
 
 @dataclass
@@ -127,7 +136,8 @@ def _columns(english: bool) -> Select[*tuple[Any, ...]]:
         .join(ProcedureVersion, ProcedureVersion.id == Dossier.procedure_version_id)
         .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
         .join(applicant, applicant.id == Dossier.applicant_id)
-        .outerjoin(assignee, assignee.id == Task.assignee_id)
+        # who did a finished step (they may never have claimed it), else who holds an open one
+        .outerjoin(assignee, assignee.id == func.coalesce(Task.completed_by_id, Task.assignee_id))
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -11,6 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from portal.attachments.services import store_upload
+from portal.citizen.blueprint import step_name
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from portal.core.time import utcnow
 from portal.core.web import put_errors_on, unit_of_work
@@ -30,12 +32,16 @@ def _english() -> bool:
 
 
 def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict[str, Any]:
+    from portal.citizen.timeline import field_labels
     from portal.documents.services import available_documents
+    from workflows.bpmn_model import ProcedureModel
 
     return {
         "dossier": dossier,
         "fields": pages.application_fields(dossier, _english()),
         "attachments": sorted(dossier.attachments, key=lambda a: a.id),
+        # which form field each file came with: the application, a supplement, the result
+        "file_labels": field_labels(ProcedureModel.from_dict(dossier.version.model), _english()),
         "events": pages.timeline(dossier),
         "open_steps": pages.open_steps(dossier),
         "documents": available_documents(dossier, officer=True),
@@ -132,8 +138,9 @@ def complete_from_form(task: Task):
         form.form_errors.append(error.message)
         status = 409 if isinstance(error, Conflict) else 403 if isinstance(error, NotAllowed) else 422
     else:
-        decision = _choice_label(form, "decision")
-        done = _("%(step)s is done for dossier %(code)s.", step=task.name, code=dossier.code)
+        # "Refuse the dossier (say why)": the hint in brackets is for the form, not for the confirmation
+        decision = re.sub(r"\s*\([^()]*\)$", "", _choice_label(form, "decision") or "")
+        done = _("%(step)s is done for dossier %(code)s.", step=step_name(task), code=dossier.code)
         if decision:
             done += " " + _("Decision: %(decision)s.", decision=decision)
         flash(done + " " + pages.next_step_words(dossier), "success")

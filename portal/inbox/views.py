@@ -19,7 +19,7 @@ from portal.core.web import page_arg, put_errors_on, safe_next, unit_of_work
 from . import services
 from .forms import ActionForm, BulkForm, CommentForm, FilterForm
 from .pages import officer_dossier_or_404, officer_task_or_404
-from .queries import LEADER_TABS, TABS, InboxFilters, inbox_page, procedures_of, scope_of
+from .queries import LEADER_TABS, TABS, InboxFilters, Scope, default_tab, inbox_page, procedures_of, scope_of
 from .task_page import complete_from_form, render_dossier, render_task
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -40,11 +40,11 @@ def officer_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def _filters(form: FilterForm) -> InboxFilters:
+def _filters(form: FilterForm, scope: Scope) -> InboxFilters:
     form.validate()
     ok = form.field_ok
     return InboxFilters(
-        tab=form.tab.data if form.tab.data in (*TABS, *LEADER_TABS) else "new",
+        tab=tab if (tab := request.args.get("tab", "")) in (*TABS, *LEADER_TABS) else default_tab(scope),
         procedure_id=int(form.procedure.data) if ok("procedure") and form.procedure.data else None,
         status=int(form.status.data) if ok("status") and form.status.data else None,
         due_before=form.due_before.data if ok("due_before") else None,
@@ -60,11 +60,12 @@ def _render_inbox(bulk: BulkForm, status: int = 200) -> tuple[str, int]:
     form.procedure.choices = [SelectChoice("", _("All procedures"))] + [
         SelectChoice(str(i), n) for i, n in procedures_of(scope, english())
     ]
-    filters = _filters(form)
+    filters = _filters(form, scope)
     page = inbox_page(scope, filters, english=english())
     candidates = services.reassign_candidates(scope.leader_agency_ids) if scope.is_leader else []
     bulk.assignee_id.choices = [SelectChoice("", _("Nobody: back to the group"))] + [
-        SelectChoice(str(u.id), f"{u.full_name} — {g.name}") for u, g in candidates
+        SelectChoice(str(u.id), f"{u.full_name} — {g.name_en if english() and g.name_en else g.name}")
+        for u, g in candidates
     ]
     return render_template(
         "inbox/index.html", page=page, form=form, bulk=bulk, scope=scope, args=request.args.to_dict()

@@ -4,9 +4,30 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from portal.main import outage
+
+# Werkzeug's own titles and texts are English only: each code in the person's language instead.
+TITLES = {
+    400: (_l("The request could not be understood"), _l("Please go back and try again.")),
+    403: (_l("You may not open this page"), _l("Your account has no access to this page.")),
+    404: (_l("Page not found"), _l("The address may be mistyped, or the page no longer exists.")),
+    405: (_l("This action is not possible here"), _l("Please go back and use the buttons of the page.")),
+    409: (_l("Someone else changed this first"), _l("Please reload the page and try again.")),
+    413: (_l("The file is too large"), _l("Send smaller files, or fewer at once.")),
+    422: (_l("The request could not be processed"), _l("Please go back and check what you entered.")),
+}
+
+
+def _words(error: HTTPException) -> tuple[str, str]:
+    """The page's title and text: the portal's own words for the code, or the view's own description (given
+    with `abort(404, description=...)`, already translated; Flask-WTF's CSRF texts are in the catalog)."""
+    code = error.code or 500
+    title, text = TITLES.get(code, (error.name, error.description or ""))
+    own = error.description and error.description != type(error).description
+    return f"{code} — {title}", _(error.description) if own else str(text)
 
 
 def _wants_json() -> bool:
@@ -21,7 +42,8 @@ def register(app: Flask) -> None:
             return unavailable
         if _wants_json():
             return jsonify(error=error.name, message=error.description), error.code
-        return render_template("errors/error.html", error=error), error.code
+        title, text = _words(error)
+        return render_template("errors/error.html", error=error, title=title, text=text), error.code
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -9,6 +9,7 @@ from .incident import Incident, IncidentState
 from .notification import DeliveryStatus, Notification, NotificationChannel, Reminder, ReminderKind
 from .procedure import SERVICE_LEVELS, Procedure, ProcedureVersion
 from .sso import RoleMapping, SamlAssertionSeen, SsoIdentity
+from .stats import DailyStats, DossierFacts
 from .task import Task, TaskState
 from .user import Membership, User
 
@@ -19,11 +20,13 @@ __all__ = [
     "AuditLog",
     "CalendarException",
     "Channel",
+    "DailyStats",
     "DeliveryStatus",
     "Department",
     "Dossier",
     "DossierCodeCounter",
     "DossierEvent",
+    "DossierFacts",
     "Draft",
     "DryRun",
     "Group",

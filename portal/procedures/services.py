@@ -67,6 +67,12 @@ def agency_roles(agency: Agency) -> set[str]:
 
 def _resolve_agency(model: ProcedureModel, agency_code: str | None, path: str) -> Agency | Problem:
     code = agency_code or model.properties.get("agency")
+    if not code:  # a new version of a procedure already here: the agency that handles it now
+        code = db.session.scalar(
+            select(Agency.code)
+            .join(Procedure, Procedure.agency_id == Agency.id)
+            .where(Procedure.key == model.process_id)
+        )
     if not code:
         return Problem(path, 1, model.process_id, _("no handling agency: set the process property 'agency'"))
     agency = db.session.scalar(select(Agency).where(Agency.code == code))
