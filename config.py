@@ -155,6 +155,8 @@ class Config:
     # proxy, every person has the proxy's address and shares one rate limit.
     TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     PASSWORD_RESET_MAX_AGE = 3600  # seconds a reset link stays valid
+    # Seconds the short reset link sent by SMS (to an account reached by its phone number) stays valid.
+    PASSWORD_RESET_SMS_MAX_AGE = int(os.environ.get("PASSWORD_RESET_SMS_MAX_AGE", "900"))
     # Seconds the link that confirms a new registration stays valid.
     REGISTER_CONFIRM_MAX_AGE = int(os.environ.get("REGISTER_CONFIRM_MAX_AGE", str(24 * 3600)))
     # Officers' inbox: a task is "due soon" within this many working hours of its deadline; rows per page.

@@ -81,11 +81,25 @@ class RegisterForm(PortalForm):
         return valid
 
 
+# What may separate the groups of digits of a phone number as people type it: "0912 345 678", "0912.345.678".
+PHONE_SEPARATORS = re.compile(r"[\s.\-()]")
+
+
+def email_or_phone(form: PortalForm, field: StringField) -> None:
+    """An email address, or a Vietnamese phone number (0912345678, +84 912 345 678)."""
+    value = (field.data or "").strip()
+    if "@" in value:
+        Email(_l("Not a valid email address."))(form, field)
+    elif not re.fullmatch(PHONE_PATTERN, PHONE_SEPARATORS.sub("", value)):
+        raise ValidationError(_l("Not a valid email address or phone number."))
+
+
 class ForgotPasswordForm(PortalForm):
-    email = EmailField(
-        _l("Email"),
-        validators=[InputRequired(_l("Enter your email.")), Length(max=255), Email(_l("Not a valid email address."))],
-        render_kw={"autocomplete": "email"},
+    identifier = StringField(
+        _l("Email or phone number"),
+        validators=[InputRequired(_l("Enter your email or phone number.")), Length(max=255), email_or_phone],
+        render_kw={"autocomplete": "username"},
+        description=_l("For example mai@example.vn or 0912345678."),
     )
 
 

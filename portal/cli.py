@@ -90,7 +90,8 @@ def deploy_command(path: str, publish: bool, agency_code: str | None, dmn: tuple
         sys.exit(1)
     dmns = _dmn_for(bpmn, [Path(d) for d in dmn])
     with unit_of_work() as work:
-        result = deploy(data, str(bpmn), dmns, agency_code=agency_code, publish=publish)
+        chosen = [Path(d).name for d in dmn]
+        result = deploy(data, str(bpmn), dmns, agency_code=agency_code, publish=publish, chosen_dmn=chosen)
         if not result.ok:
             work.discard()  # nothing is stored
     if not result.ok:

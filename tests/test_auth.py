@@ -93,7 +93,7 @@ def test_registration_errors_are_listed_and_fields_kept(client, app: Flask) -> N
 
 def test_password_reset_by_email_link(client, demo: Flask, smtp) -> None:
     token = csrf(client, "/password/forgot")
-    response = client.post("/password/forgot", data={"email": "congdan@motcua.demo", "csrf_token": token})
+    response = client.post("/password/forgot", data={"identifier": "congdan@motcua.demo", "csrf_token": token})
     assert response.status_code == 302
     assert len(smtp.messages) == 1
     assert smtp.messages[0]["To"] == "congdan@motcua.demo"
@@ -112,7 +112,7 @@ def test_password_reset_by_email_link(client, demo: Flask, smtp) -> None:
 
 def test_an_unknown_email_gets_the_same_answer(client, demo: Flask, smtp) -> None:
     token = csrf(client, "/password/forgot")
-    response = client.post("/password/forgot", data={"email": "khong-co@example.vn", "csrf_token": token})
+    response = client.post("/password/forgot", data={"identifier": "khong-co@example.vn", "csrf_token": token})
     assert response.status_code == 302
     assert smtp.messages == []
 

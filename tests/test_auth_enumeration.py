@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal.extensions import db
-from portal.models import DeliveryStatus, Notification, User
+from portal.models import AuditLog, DeliveryStatus, Notification, User
 from tests.web import csrf
 
 CITIZEN = "congdan@motcua.demo"
@@ -122,8 +122,8 @@ def test_forgot_password_answers_alike_and_does_the_same_work(
     tokens: list[int | None] = []
     original = services.reset_token
     monkeypatch.setattr(services, "reset_token", lambda user: tokens.append(user.id) or original(user))
-    known = answer(app.test_client(), "/password/forgot", {"email": CITIZEN})
-    unknown = answer(app.test_client(), "/password/forgot", {"email": "khong-co@example.vn"})
+    known = answer(app.test_client(), "/password/forgot", {"identifier": CITIZEN})
+    unknown = answer(app.test_client(), "/password/forgot", {"identifier": "khong-co@example.vn"})
     assert known[:3] == unknown[:3]
     assert known[0] == 302
     assert known[1] == "/login"
@@ -149,9 +149,51 @@ def test_reset_mail_waits_for_the_commit(app: Flask, demo: Flask, smtp) -> None:
 
 def test_mails_about_one_address_are_capped(app: Flask, demo: Flask, smtp) -> None:
     app.config["ACCOUNT_MAIL_LIMIT"] = "2 per hour"
-    answers = [answer(app.test_client(), "/password/forgot", {"email": CITIZEN})[:3] for _ in range(3)]
+    answers = [answer(app.test_client(), "/password/forgot", {"identifier": CITIZEN})[:3] for _ in range(3)]
     assert answers[0] == answers[1] == answers[2]
     assert len(smtp.messages) == 2
+
+
+def test_forgot_password_by_phone_answers_alike_and_does_the_same_work(
+    app: Flask, demo: Flask, smtp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phone number, known or not, gets the answer an email address gets; only a known one is sent an SMS."""
+    from portal.auth import services
+    from tests.test_auth_phone_reset import recording_sms
+
+    sent = recording_sms(app)
+    tokens: list[int | None] = []
+    original = services.sms_reset_token
+    monkeypatch.setattr(services, "sms_reset_token", lambda user: tokens.append(user.id) or original(user))
+    known = answer(app.test_client(), "/password/forgot", {"identifier": "0912 345 678"})
+    unknown = answer(app.test_client(), "/password/forgot", {"identifier": "+84 909 000 111"})
+    by_email = answer(app.test_client(), "/password/forgot", {"identifier": CITIZEN})
+    assert known[:3] == unknown[:3] == by_email[:3]
+    assert known[0] == 302
+    assert known[1] == "/login"
+    assert len(tokens) == 2  # a short link is made in both cases; only the real one is sent
+    print(f"forgot by phone: known {known[3] * 1000:.1f} ms, unknown {unknown[3] * 1000:.1f} ms")
+    assert [phone for phone, _text, _id in sent] == ["0912345678"]
+    assert [m["To"] for m in smtp.messages] == [CITIZEN]  # the email request, by mail
+    actions = db.session.scalars(db.select(AuditLog.action).where(AuditLog.action == "auth.reset_requested")).all()
+    assert len(actions) == 3  # one audit line each, known or not
+
+
+def test_messages_about_one_phone_are_capped_however_it_is_written(app: Flask, demo: Flask, smtp) -> None:
+    """ACCOUNT_MAIL_LIMIT counts SMS too, per account: the number written three ways is one account, and its
+    email address shares the account's count."""
+    from tests.test_auth_phone_reset import recording_sms
+
+    sent = recording_sms(app)
+    app.config["ACCOUNT_MAIL_LIMIT"] = "2 per hour"
+    written = ["0912345678", "+84 912 345 678", "0912.345.678", CITIZEN]
+    answers = [answer(app.test_client(), "/password/forgot", {"identifier": value})[:3] for value in written]
+    assert answers[0] == answers[1] == answers[2] == answers[3]
+    assert len(sent) == 2
+    assert smtp.messages == []
+    # An unknown number past its own count answers the same too.
+    unknown = [answer(app.test_client(), "/password/forgot", {"identifier": "0909000111"})[:3] for _ in range(3)]
+    assert unknown[0] == unknown[2] == answers[0]
 
 
 def test_an_invitation_goes_through_the_outbox(app: Flask, demo: Flask, smtp) -> None:

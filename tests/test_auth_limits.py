@@ -122,18 +122,20 @@ def test_the_429_page_speaks_the_persons_language_and_renders_for_anyone(app: Fl
     client = app.test_client()
     for expected in (302, 429):
         token = csrf(client, "/password/forgot")
-        response = client.post("/password/forgot", data={"email": "a@example.vn", "csrf_token": token})
+        response = client.post("/password/forgot", data={"identifier": "a@example.vn", "csrf_token": token})
         assert response.status_code == expected
     page = response.get_data(as_text=True)
     assert "Thử lại sau" in page  # Vietnamese by default
     assert 0 < int(response.headers["Retry-After"]) <= 3601  # the hour window, rounded up
     client.get("/lang/en")
     token = csrf(client, "/password/forgot")
-    english = client.post("/password/forgot", data={"email": "a@example.vn", "csrf_token": token})
+    english = client.post("/password/forgot", data={"identifier": "a@example.vn", "csrf_token": token})
     assert english.status_code == 429
     assert "Try again in" in english.get_data(as_text=True)
     as_json = client.post(
-        "/password/forgot", data={"email": "a@example.vn", "csrf_token": token}, headers={"Accept": "application/json"}
+        "/password/forgot",
+        data={"identifier": "a@example.vn", "csrf_token": token},
+        headers={"Accept": "application/json"},
     )
     assert as_json.get_json()["retry_after"] > 0
 

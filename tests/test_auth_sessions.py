@@ -69,7 +69,7 @@ def test_a_password_reset_ends_every_session(app: Flask, demo: Flask, smtp) -> N
     phone, laptop = app.test_client(), app.test_client()
     cookies = sign_in_remembered(phone)
     token = csrf(laptop, "/password/forgot")
-    laptop.post("/password/forgot", data={"email": CITIZEN, "csrf_token": token})
+    laptop.post("/password/forgot", data={"identifier": CITIZEN, "csrf_token": token})
     path = re.search(r"http://localhost(/password/reset/\S+)", smtp.bodies()[-1]).group(1)
     form = {"password": "matkhaumoi2026", "confirm": "matkhaumoi2026", "csrf_token": csrf(laptop, path)}
     assert laptop.post(path, data=form).status_code == 302

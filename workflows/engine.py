@@ -174,6 +174,17 @@ def _parse(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], checksum: st
     return CompiledProcess(model.process_id, checksum, spec, subprocess_specs, model)
 
 
+def computes_fee(process: CompiledProcess) -> bool:
+    """Whether a business rule task of the process writes `fee`: its decision table has an output named fee."""
+    for spec in (process.spec, *process.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            engine = getattr(task_spec, "dmnEngine", None)
+            outputs = engine.decision_table.outputs if engine is not None else []
+            if any((o.name or o.label) == "fee" for o in outputs):
+                return True
+    return False
+
+
 def cached_process(checksum: str) -> CompiledProcess | None:
     """The compiled version if this process has it, without touching its XML."""
     with _cache_lock:

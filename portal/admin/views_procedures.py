@@ -168,7 +168,10 @@ def modeler_save():
     agency = payload.get("agency") if isinstance(payload.get("agency"), str) else None
     result = _deploy(lambda: services.save_from_modeler(proc, payload.get("xml"), agency, current_user))
     if not result.ok:
-        problems = [{"line": p.line, "element_id": p.element_id, "reason": p.reason} for p in result.problems]
+        problems = [
+            {"line": p.line, "element_id": p.element_id, "element_name": p.element_name, "reason": p.reason}
+            for p in result.problems
+        ]
         return jsonify(ok=False, problems=problems), 422
     version = result.deployed
     return jsonify(

@@ -7,6 +7,7 @@ discovery by timing). Each is built in the recipient's language.
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from portal.models import NotificationChannel, User
@@ -22,7 +23,8 @@ def _send(user: User, kind: str, content: Content, sms: bool = False) -> None:
         notify(user, kind, lambda: content, channels=channels)
 
 
-def _reset_content(link: str) -> Content:
+def _reset_content(link: str, by_sms: bool) -> Content:
+    minutes = current_app.config["PASSWORD_RESET_SMS_MAX_AGE"] // 60
     return Content(
         subject=_("Reset your MotCua password"),
         paragraphs=[
@@ -30,16 +32,28 @@ def _reset_content(link: str) -> Content:
             link,
             _("If you did not ask for this, ignore this message; your password stays as it is."),
         ],
+        sms=_(
+            "MotCua: to choose a new password, open %(link)s within %(minutes)d minutes. "
+            "If you did not ask for this, ignore this message.",
+            link=link,
+            minutes=minutes,
+        )
+        if by_sms
+        else "",
     )
 
 
-def reset_link(user: User, link: str) -> None:
-    _send(user, "password_reset", _reset_content(link))
+def reset_link(user: User, link: str, by_sms: bool = False) -> None:
+    """By mail, or by SMS when the person asked with their phone number (the link is then a short one)."""
+    if by_sms:
+        notify(user, "password_reset", lambda: _reset_content(link, True), channels=[NotificationChannel.SMS])
+    else:
+        _send(user, "password_reset", _reset_content(link, False))
 
 
-def rehearse_reset_link(link: str) -> None:
+def rehearse_reset_link(link: str, by_sms: bool = False) -> None:
     """Render the message without writing it: an unknown address costs the same work as a known one."""
-    render(User(full_name=""), lambda: _reset_content(link))
+    render(User(full_name=""), lambda: _reset_content(link, by_sms))
 
 
 def invitation(user: User, link: str) -> None:

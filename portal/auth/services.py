@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import time
 from dataclasses import dataclass
 
 from flask import current_app, url_for
@@ -205,19 +207,72 @@ def confirm_account(user: User) -> None:
     audit.record("auth.register_confirmed", user, user)
 
 
-def send_reset_link(email: str) -> None:
-    """Write a reset link to the outbox if the account may have one; the same answer and the same work either
-    way (no account discovery), and at most ACCOUNT_MAIL_LIMIT mails per address."""
-    user = find_account(email)
-    eligible = user is not None and bool(user.email) and not user.sso_only and user.active
-    link = url_for("auth.reset_password", token=reset_token(user or User(id=0)), _external=True)
-    if user is None or not eligible or not throttle.may_mail(email, "password_reset"):
-        mails.rehearse_reset_link(link)
-        audit.record("auth.reset_requested", None, user, email=email[:100])  # one row written either way
+# -- the short link sent by SMS -------------------------------------------------------------------------------
+# An SMS has little room, so its link carries only the account, the time it was made and a 96-bit MAC over both
+# and the password stamp: "<id>.<time>.<mac>" (base 36, base 36, base64url), about 25 characters. It dies with
+# the password like the mailed link, and after PASSWORD_RESET_SMS_MAX_AGE seconds (minutes, not an hour).
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, rest = divmod(number, 36)
+        text = digits[rest] + text
+        if not number:
+            return text
+
+
+def _sms_mac(user_id: int, issued: int, stamp: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    message = f"sms-password-reset|{user_id}|{issued}|{stamp}".encode()
+    return base64.urlsafe_b64encode(hmac.new(key, message, hashlib.sha256).digest()[:12]).decode()
+
+
+def sms_reset_token(user: User) -> str:
+    issued = int(time.time())
+    return f"{_base36(user.id or 0)}.{_base36(issued)}.{_sms_mac(user.id or 0, issued, _password_stamp(user))}"
+
+
+def user_for_sms_reset_token(token: str) -> User | None:
+    parts = token.split(".")
+    if len(parts) != 3 or len(token) > 60:
+        return None
+    try:
+        user_id, issued = int(parts[0], 36), int(parts[1], 36)
+    except ValueError:
+        return None
+    if not 0 <= time.time() - issued <= current_app.config["PASSWORD_RESET_SMS_MAX_AGE"]:
+        return None
+    if not 0 < user_id < 2**31:  # an id the database can hold (PostgreSQL refuses a larger integer)
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.sso_only:
+        return None
+    return user if hmac.compare_digest(_sms_mac(user_id, issued, _password_stamp(user)), parts[2]) else None
+
+
+def send_reset_link(identifier: str) -> None:
+    """Send a link to choose a new password where it was asked for: by mail to an email address, by SMS (a short
+    link) to a phone number. The same answer and the same work whether an account matches (no account
+    discovery), and at most ACCOUNT_MAIL_LIMIT messages per account (by its email, else its phone, as
+    registration counts them) or, when none matches, per address."""
+    by_sms = "@" not in identifier
+    user = find_account(identifier)
+    eligible = user is not None and not user.sso_only and user.active
+    someone = user or User(id=0)
+    if by_sms:
+        link = url_for("auth.reset_password_sms", token=sms_reset_token(someone), _external=True)
+    else:
+        link = url_for("auth.reset_password", token=reset_token(someone), _external=True)
+    allowed = throttle.may_mail((user.email or user.phone or "") if user else _key(identifier), "password_reset")
+    if user is None or not eligible or not allowed:
+        mails.rehearse_reset_link(link, by_sms=by_sms)
+        audit.record("auth.reset_requested", None, user, identifier=identifier[:100])  # one row written either way
         db.session.flush()
         return
-    mails.reset_link(user, link)
-    audit.record("auth.reset_requested", user, user)
+    mails.reset_link(user, link, by_sms=by_sms)
+    audit.record("auth.reset_requested", user, user, channel="sms" if by_sms else "email")
     db.session.flush()
 
 

@@ -123,16 +123,28 @@ def confirm_registration(token: str):
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        with unit_of_work():
-            services.send_reset_link(required_text(form.email))
-        flash(_("If an account uses this email, a link to choose a new password is on its way."), "info")
+        with unit_of_work():  # a mailed link for an email address, a short link by SMS for a phone number
+            services.send_reset_link(required_text(form.identifier))
+        flash(
+            _("If an account uses this email or phone number, a link to choose a new password is on its way."),
+            "info",
+        )
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot.html", form=form)
+    return render_template("auth/forgot.html", form=form), 200 if not form.errors else 422
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    user = services.user_for_reset_token(token)
+    return _choose_new_password(services.user_for_reset_token(token))
+
+
+@bp.route("/p/<token>", methods=["GET", "POST"])
+def reset_password_sms(token: str):
+    """The short link of an SMS: the same page, for minutes instead of an hour."""
+    return _choose_new_password(services.user_for_sms_reset_token(token))
+
+
+def _choose_new_password(user: User | None):
     if user is None:
         flash(_("This link is not valid any more. Ask for a new one."), "error")
         return redirect(url_for("auth.forgot_password"))

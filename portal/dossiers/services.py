@@ -27,7 +27,7 @@ from portal.incidents.services import jsonable, step_failed
 from portal.models import Channel, Dossier, ProcedureVersion, Status, Task, TaskState, User
 from portal.procedures.services import compiled
 from workflows.bpmn_model import StepSpec
-from workflows.engine import EngineError, Instance, ReadyStep
+from workflows.engine import EngineError, Instance, ReadyStep, computes_fee
 
 # Statuses from which the citizen may still withdraw.
 WITHDRAWABLE = frozenset({Status.NEW, Status.RECEIVED, Status.IN_PROCESS, Status.SUPPLEMENT, Status.FINANCIAL})
@@ -125,6 +125,12 @@ def submit_dossier(
     step = submit_step(version)
     clean = _validated(step, data)
     procedure = version.procedure
+    process = compiled(version)
+    # A fee its decision table computes is not known yet: the table runs when the dossier reaches its business
+    # rule step (for household business, after approval), on the dossier's data as it is then, and the portal
+    # runs such user code only inside the engine's step. So the dossier holds no amount until that step writes
+    # one (DossierRun.sync), and receipts state the catalogue fee as the fee schedule, not as the amount due.
+    fee = None if computes_fee(process) else procedure.fee
     dossier = Dossier(
         tracking_secret=new_tracking_secret(),
         procedure_version_id=version.id,
@@ -135,12 +141,12 @@ def submit_dossier(
         form_data=clean,
         created_at=now,
         submitted_at=now,
-        fee=procedure.fee,
+        fee=fee,
     )
     with db.session.no_autoflush:
         dossier.version, dossier.agency = version, procedure.agency  # transient: not in the session yet
         _parse_files(step, clean)
-        run = DossierRun(dossier, compiled(version), now, applicant)
+        run = DossierRun(dossier, process, now, applicant)
         retry = {"procedure_id": procedure.id, "applicant_id": applicant.id, "data": jsonable(data)}
         first = _start(run, step, clean, retry)
         dossier.code = next_dossier_code(procedure.agency, now)  # the counter's lock is held from here to commit

@@ -109,11 +109,17 @@ def _move_file_errors(step: Any, form: FlaskForm) -> None:
             form[spec.id].errors = []
 
 
+# The decision form posts to the task page with #do-step, so an error re-render opens at the form. A browser
+# keeps the request's fragment across a redirect whose Location has none (RFC 9110, 10.2.2), so the redirects
+# after a post name their own place: the top of the page, where the message is.
+TOP = "main"
+
+
 def complete_from_form(task: Task):
     step = pages.step_of(task)
     if step is None or not task.is_open:
         flash(_("This step is no longer waiting: it was already handled."), "error")
-        return redirect(url_for("inbox.task", task_id=task.id))
+        return redirect(url_for("inbox.task", task_id=task.id, _anchor=TOP))
     form = step_form_class(step, _english())()
     valid = form.validate_on_submit()
     if "csrf_token" not in form.errors:
@@ -144,7 +150,7 @@ def complete_from_form(task: Task):
         if decision:
             done += " " + _("Decision: %(decision)s.", decision=decision)
         flash(done + " " + pages.next_step_words(dossier), "success")
-        return redirect(url_for("inbox.index", **_back_to_tab()))
+        return redirect(url_for("inbox.index", _anchor=TOP, **_back_to_tab()))
     return render_task(db.session.get(Task, task.id) or task, form, status=status)
 
 

@@ -8,7 +8,7 @@ take the latest published version, running dossiers keep the one they started wi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
@@ -23,6 +23,7 @@ from portal.models import Agency, Group, Procedure, ProcedureVersion, User
 from workflows.bpmn_model import ProcedureModel, parse_xml, read_model
 from workflows.engine import CompiledProcess, cached_process, compile_process
 from workflows.validation import Problem, validate_bpmn, validate_dmn
+from workflows.validation.dmn import split_tables
 
 APPLICANT_ROLE = "applicant"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -89,10 +90,22 @@ def deploy(
     agency_code: str | None = None,
     publish: bool = False,
     actor: User | None = None,
+    chosen_dmn: Collection[str] = (),
 ) -> DeployResult:
-    """Validate and store a new version. Flushes; the caller commits."""
+    """Validate and store a new version. Flushes; the caller commits.
+
+    A version keeps only the decision tables its business rule tasks reference: the others (found beside the
+    file, or kept from the last version) are left out, and one the person chose for it (`chosen_dmn`, by file
+    name) is a problem, since it would not be used.
+    """
     problems = [p for name, xml in dmn_files for p in validate_dmn(xml, name)]
     problems += validate_bpmn(bpmn_xml, path, dmn_files)
+    dmn_files, unused = split_tables(bpmn_xml, dmn_files)
+    problems += [
+        Problem(name, 1, "-", _("no business rule task of this procedure uses a decision of this table"))
+        for name in unused
+        if name in chosen_dmn
+    ]
     if problems:
         return DeployResult(problems)
     model = read_model(bpmn_xml)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from lxml import etree
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as DMN_SCHEMAS
 
-from workflows.bpmn_model import UnsafeXmlError, local, parse_xml
+from workflows.bpmn_model import CAMUNDA_NS, UnsafeXmlError, local, parse_xml
 from workflows.scripting import check_code, parse_code
 from workflows.validation.context import Decision
 from workflows.validation.expressions import free_names
@@ -33,6 +33,47 @@ def load_decisions(dmn_files: Sequence[tuple[str, bytes]]) -> dict[str, Decision
                 outputs, used = _decision_names(node)
                 decisions[decision_id] = Decision(path, outputs, used, valid, root)
     return decisions
+
+
+def decision_refs(bpmn_xml: bytes) -> set[str] | None:
+    """The decisions the BPMN's business rule tasks name (camunda:decisionRef), or None if it cannot be read."""
+    try:
+        root = parse_xml(bpmn_xml)
+    except (UnsafeXmlError, etree.XMLSyntaxError, ValueError):
+        return None
+    refs: set[str] = set()
+    for node in root.iter(etree.Element):
+        if local(node.tag) == "businessRuleTask":
+            ref = node.get(f"{{{CAMUNDA_NS}}}decisionRef") or node.get("decisionRef")
+            if ref:
+                refs.add(ref.strip())
+    return refs
+
+
+def decision_ids(dmn_xml: bytes) -> set[str]:
+    """The ids of the decisions a DMN file defines (none if it cannot be read)."""
+    try:
+        root = parse_xml(dmn_xml)
+    except (UnsafeXmlError, etree.XMLSyntaxError, ValueError):
+        return set()
+    return {n.get("id") or "" for n in root.iter(etree.Element) if local(n.tag) == "decision"} - {""}
+
+
+def split_tables(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]]) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """(the tables the process uses, the names of those it does not): a table belongs to a procedure only if
+    one of its business rule tasks references a decision the table defines. An unreadable BPMN keeps them all,
+    for validation to report on."""
+    refs = decision_refs(bpmn_xml)
+    if refs is None:
+        return list(dmn_files), []
+    used: list[tuple[str, bytes]] = []
+    unused: list[str] = []
+    for name, xml in dmn_files:
+        if decision_ids(xml) & refs:
+            used.append((name, xml))
+        else:
+            unused.append(name)
+    return used, unused
 
 
 def _dmn_children(node: etree._Element, name: str) -> list[etree._Element]:

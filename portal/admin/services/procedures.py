@@ -83,7 +83,8 @@ def read_uploads(bpmn: FileStorage, dmns: list[FileStorage]) -> tuple[Upload, li
 
 def deploy_upload(bpmn: Upload, dmns: list[Upload], agency_code: str | None, actor: User) -> DeployResult:
     """A new draft version from uploaded files (a new procedure if the process id is new)."""
-    return deploy(bpmn.data, bpmn.name, [(d.name, d.data) for d in dmns], agency_code=agency_code, actor=actor)
+    tables = [(d.name, d.data) for d in dmns]
+    return deploy(bpmn.data, bpmn.name, tables, agency_code=agency_code, actor=actor, chosen_dmn=[d.name for d in dmns])
 
 
 def stored_dmn(version: ProcedureVersion | None) -> list[tuple[str, bytes]]:
@@ -105,6 +106,7 @@ def deploy_dmn(procedure: Procedure, dmns: list[Upload], actor: User) -> DeployR
         sorted(tables.items()),
         agency_code=procedure.agency.code,
         actor=actor,
+        chosen_dmn=[d.name for d in dmns],
     )
 
 

@@ -62,7 +62,8 @@
       var item = document.createElement("li");
       var where = document.createElement("span");
       where.className = "problem-where";
-      where.textContent = msg("line", { n: p.line }) + " · " + p.element_id + " ";
+      var element = p.element_name ? p.element_name + " (" + p.element_id + ")" : p.element_id;
+      where.textContent = msg("line", { n: p.line }) + " · " + element + " ";
       item.appendChild(where);
       item.appendChild(document.createTextNode(p.reason + " "));
       if (registry.get(p.element_id)) {
