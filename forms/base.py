@@ -55,27 +55,22 @@ def keep_first_messages(form: Form) -> None:
             field.errors = list(field.errors)[:1]
 
 
-class PlainForm(Form):
+class _PortalMessages:
+    """WTForms' messages from the portal's catalog, and one message a field after validation."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> PortalTranslations:
+            return TRANSLATIONS
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid: bool = super().validate(extra_validators)  # type: ignore[misc]
+        keep_first_messages(self)  # type: ignore[arg-type]
+        return valid
+
+
+class PlainForm(_PortalMessages, Form):
     """A form without CSRF, for the service layer (the BPMN step forms validated again there)."""
 
-    class Meta:
-        def get_translations(self, form: Any) -> PortalTranslations:
-            return TRANSLATIONS
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        keep_first_messages(self)
-        return valid
-
-
-class PortalForm(FlaskForm):
+class PortalForm(_PortalMessages, FlaskForm):
     """A web form with CSRF; every form of the portal derives from it."""
-
-    class Meta:
-        def get_translations(self, form: Any) -> PortalTranslations:
-            return TRANSLATIONS
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        keep_first_messages(self)
-        return valid
