@@ -83,6 +83,8 @@ class Config:
         "worker_prefetch_multiplier": 1,
         # The queue jobs go to; give each environment its own when they share a broker.
         "task_default_queue": os.environ.get("CELERY_QUEUE", "celery"),
+        # Crontab entries of the beat (the leaders' email reports) are read in the portal's local time.
+        "timezone": TIMEZONE,
         # Redis re-delivers a message a worker took but never acknowledged (it died) after this many seconds.
         # No task of ours waits in the broker with an ETA, so this only bounds how long a lost job waits.
         # Workers look for such abandoned messages every CELERY_RESTORE_INTERVAL seconds (a cheap Redis query).
@@ -97,6 +99,12 @@ class Config:
     BEAT_TIMERS_SECONDS = float(os.environ.get("BEAT_TIMERS_SECONDS", "3"))
     BEAT_REMINDERS_SECONDS = float(os.environ.get("BEAT_REMINDERS_SECONDS", "60"))
     BEAT_SWEEP_SECONDS = float(os.environ.get("BEAT_SWEEP_SECONDS", "30"))
+    # The leaders' email reports (portal/ioc/mail_reports.py), local time: the weekly one on IOC_WEEKLY_REPORT_DAY
+    # (mon … sun) for the week before, the monthly one on day IOC_MONTHLY_REPORT_DAY for the month before.
+    IOC_REPORTS_ENABLED = _env_bool("IOC_REPORTS_ENABLED", True)
+    IOC_REPORT_TIME = os.environ.get("IOC_REPORT_TIME", "07:00")
+    IOC_WEEKLY_REPORT_DAY = os.environ.get("IOC_WEEKLY_REPORT_DAY", "mon")
+    IOC_MONTHLY_REPORT_DAY = int(os.environ.get("IOC_MONTHLY_REPORT_DAY", "1"))
     # A step's assignee (or group) is reminded when this share of the step's allowance has passed.
     REMINDER_SHARE = float(os.environ.get("REMINDER_SHARE", "0.75"))
     # Seconds a worker may hold a message it claimed before another worker may take it over (it died).

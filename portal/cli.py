@@ -56,12 +56,25 @@ def validate_command(paths: tuple[str, ...], agency_code: str | None) -> None:
         data = _read(path)
         if data is None:
             sys.exit(1)
-        problems += validate_bpmn(data, str(path), _dmn_for(path, dmn_paths), known_roles=roles)
+        people = _officers_in(data) if agency_code else None
+        problems += validate_bpmn(data, str(path), _dmn_for(path, dmn_paths), known_roles=roles, known_people=people)
     for problem in problems:
         click.echo(str(problem))
     if problems:
         sys.exit(1)
     click.echo(f"{len(paths)} file(s) valid.")
+
+
+def _officers_in(data: bytes) -> set[str] | None:
+    """The active officers among the people the file names; None when it cannot be read (validation says why)."""
+    from lxml import etree
+
+    from portal.procedures.services import known_officers
+
+    try:
+        return known_officers(data)
+    except (ValueError, etree.XMLSyntaxError):  # not XML, or unsafe XML
+        return None
 
 
 def _roles_of(agency_code: str) -> set[str]:

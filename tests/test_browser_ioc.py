@@ -4,9 +4,11 @@ procedure's diagram. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import io
 import re
 
 from flask import Flask
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from portal.core.time import utcnow
@@ -42,7 +44,7 @@ def test_a_leader_watches_today_and_finds_where_dossiers_wait(live_server, brows
     assert page.evaluate("window.sameDocument === true")
     shot(page, "ioc-today-updated")
 
-    page.get_by_role("link", name=re.compile("Tiếp nhận hôm nay")).click()
+    page.get_by_role("link", name="3 Tiếp nhận hôm nay").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tiếp nhận hôm nay")
     table = page.get_by_role("table")
     expect(table.get_by_role("rowheader", name=third.code)).to_be_visible()
@@ -65,6 +67,14 @@ def test_a_leader_watches_today_and_finds_where_dossiers_wait(live_server, brows
     expect(page.locator("#ioc-groups-chart")).to_be_visible()
     assert_accessible(page, "where dossiers wait")
     shot(page, "ioc-waiting")
+
+    with page.expect_download() as download:  # the bottleneck table, as a spreadsheet
+        page.get_by_role("link", name="Excel (XLSX) — Các bước ùn tắc").click()
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][1] == "Bước"
+    assert sorted(row[2] for row in rows[1:] if row[2]) == [1, 2]  # two wait at the desk, the accepted one further on
+    assert download.value.suggested_filename.endswith(".xlsx")
     assert errors == []
 
 

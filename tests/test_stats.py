@@ -20,6 +20,7 @@ from portal.dossiers.services import submit_dossier, withdraw_dossier
 from portal.extensions import db
 from portal.models import (
     Agency,
+    Attachment,
     Channel,
     DailyStats,
     Dossier,
@@ -151,6 +152,24 @@ def imported(version: ProcedureVersion, agency: Agency, n: int, channel: int, **
     db.session.add(dossier)
     db.session.flush()
     return dossier
+
+
+def officer_file(dossier: Dossier, who: str, at: datetime, name: str) -> None:
+    """A file an officer attached to a dossier, written directly (the aggregates follow any attachment write)."""
+    db.session.add(
+        Attachment(
+            dossier_id=dossier.id,
+            field="scan",
+            filename=name,
+            content_type="application/pdf",
+            size=4,
+            sha256="0" * 64,
+            storage_key=f"test-{dossier.id}-{name}",
+            uploaded_by_id=user(who).id,
+            created_at=at,
+        )
+    )
+    db.session.commit()
 
 
 def build_fixture() -> dict[str, Dossier]:
@@ -287,6 +306,10 @@ def build_fixture() -> dict[str, Dossier]:
     later.finished_at = vn(2026, 4, 2, 15, 0)
     later.timeliness = "late"
     db.session.commit()
+    # Digitisation: the desk's scan made while receiving the postal dossier makes it digitised (the file alone
+    # changes, not the dossier); the electronic result of the online one, attached after reception, does not.
+    officer_file(d["imported_post"], DESK, vn(2026, 3, 10, 8, 55), "scan.pdf")
+    officer_file(d["imported_online"], DESK, vn(2026, 3, 5, 10, 0), "ket-qua.pdf")
     return d
 
 
@@ -323,6 +346,10 @@ def recompute(
         if inside(dossier.received_at):
             c["received"] += 1
             c[f"received_{channel_names[dossier.channel]}"] += 1
+            files = db.session.scalars(select(Attachment).where(Attachment.dossier_id == dossier.id)).all()
+            # Digitised: a file of the applicant's, or an officer's file uploaded by the reception.
+            if any(f.uploaded_by_id == dossier.applicant_id or f.created_at <= dossier.received_at for f in files):
+                c["received_digitised"] += 1
             if dossier.channel == Channel.ONLINE and procedure.service_level in ("full_online", "partial_online"):
                 c[f"received_{procedure.service_level}"] += 1
         ended = None
@@ -426,6 +453,8 @@ def test_every_figure_agrees_with_the_dossiers_rows_and_events(demo: Flask) -> N
     assert (march.received_in_person, march.received_online, march.received_post) == (1, 5, 1)
     assert march.received_full_online == 1
     assert march.received_partial_online == 4
+    assert march.received_digitised == 6  # every received one but the imported online dossier
+    assert march.digitised_share == pytest.approx(6 / 7)
     assert march.supplement_rounds == 2
     assert march.supplemented == 2
     april = figures.totals(APRIL)

@@ -3,6 +3,9 @@
 SpiffWorkflow's Camunda parser only reads `camunda:formData` when `camunda:formKey` is set and knows nothing of
 our properties, so the portal reads the XML itself. `prepare_xml` produces the XML SpiffWorkflow parses: JUEL
 written by Camunda Modeler becomes Python, bare ISO timer literals become Python strings.
+
+Files of Activiti (Camunda's ancestor: the same extensions under `http://activiti.org/bpmn`) are read as Camunda
+files: `parse_xml` moves Activiti's elements and attributes into the Camunda namespace, so nothing else sees them.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+ACTIVITI_NS = "http://activiti.org/bpmn"
 NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+APPLICANT = "applicant"  # the role of the citizen who filed the dossier
 DEFAULT_MAX_ROUNDS = 30
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
 
@@ -95,7 +100,22 @@ def parse_xml(xml: bytes) -> etree._Element:
     # Non-ASCII-compatible encodings (UTF-16) slip past the byte check; the parsed result cannot.
     if root.getroottree().docinfo.internalDTD is not None or root.getroottree().docinfo.doctype:
         raise UnsafeXmlError("DOCTYPE", 1)
+    if ACTIVITI_NS.encode() in text:
+        _activiti_as_camunda(root)
     return root
+
+
+def _activiti_as_camunda(root: etree._Element) -> None:
+    """Activiti's extension elements and attributes (`activiti:assignee`, `activiti:formProperty`…) become
+    Camunda's, which have the same names: every later reader and check sees one namespace. Lines are kept."""
+    old, new = f"{{{ACTIVITI_NS}}}", f"{{{CAMUNDA_NS}}}"
+    for node in root.iter(etree.Element):
+        tag = str(node.tag)
+        if tag.startswith(old):
+            node.tag = new + tag[len(old) :]
+        for name in [str(a) for a in node.attrib if str(a).startswith(old)]:
+            value = node.attrib.pop(name)
+            node.set(new + name[len(old) :], value)
 
 
 def _juel_to_python(expression: str) -> str:
@@ -232,6 +252,20 @@ class StepSpec:
     form: list[FormFieldSpec]
     line: int
     name_en: str | None = None  # the step's `name_en` property: its name on English pages
+    # Officers the step names (camunda:assignee, camunda:candidateUsers), by email as written; `${initiator}` is
+    # not among them: it makes the step the applicant's (role `applicant`).
+    assignee: str | None = None
+    candidate_users: list[str] = field(default_factory=list)
+
+    @property
+    def named(self) -> bool:
+        """Whether the step names officers (besides, or instead of, a group role)."""
+        return bool(self.assignee or self.candidate_users)
+
+    def names(self, email: str | None) -> bool:
+        """Whether the step names the officer with this email (as assignee or candidate user)."""
+        wanted = (email or "").strip().lower()
+        return bool(wanted) and wanted in {p.lower() for p in [self.assignee or "", *self.candidate_users]}
 
 
 @dataclass
@@ -244,10 +278,18 @@ class ProcedureModel:
     end_statuses: dict[str, int]
     timers: list[tuple[str, str, str]]  # (event id, timeDate|timeDuration|timeCycle, expression as written)
     max_rounds: int = DEFAULT_MAX_ROUNDS
+    start_forms: list[str] = field(default_factory=list)  # start events whose form is the application form
 
     @property
     def submit_step(self) -> StepSpec | None:
+        """The application form: the start event's form (Camunda's start form) or the user task of kind submit."""
         return next((s for s in self.steps.values() if s.kind == "submit"), None)
+
+    @property
+    def starts_with_form(self) -> bool:
+        """Whether the application form is the start event's: no user task waits for it."""
+        step = self.submit_step
+        return step is not None and step.id in self.start_forms
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -286,9 +328,75 @@ def read_field(node: etree._Element) -> FormFieldSpec:
     )
 
 
+def read_property_field(node: etree._Element) -> FormFieldSpec:
+    """A `camunda:formProperty` (Activiti's forms, kept by Camunda 7): `name` is the label, `required="true"`,
+    `writable="false"` is read-only, enum options are `value` children as in formData."""
+    return FormFieldSpec(
+        id=node.get("id") or "",
+        type=node.get("type") or "string",
+        label=node.get("name") or "",
+        required=(node.get("required") or "").strip().lower() == "true",
+        options=[(v.get("id") or "", v.get("name") or "") for v in node.findall("camunda:value", NSMAP)],
+        default=node.get("default"),
+        constraints={"readonly": ""} if (node.get("writable") or "").strip().lower() == "false" else {},
+    )
+
+
+FORM_FIELDS = "bpmn:extensionElements/camunda:formData/camunda:formField"
+FORM_PROPERTIES = "bpmn:extensionElements/camunda:formProperty"
+
+
+def form_nodes(element: etree._Element) -> list[etree._Element]:
+    """The element's form: its formData fields, then its form properties (Activiti style)."""
+    return element.findall(FORM_FIELDS, NSMAP) + element.findall(FORM_PROPERTIES, NSMAP)
+
+
 def read_form(task: etree._Element) -> list[FormFieldSpec]:
-    path = "bpmn:extensionElements/camunda:formData/camunda:formField"
-    return [read_field(node) for node in task.findall(path, NSMAP)]
+    fields = [read_field(node) for node in task.findall(FORM_FIELDS, NSMAP)]
+    return fields + [read_property_field(node) for node in task.findall(FORM_PROPERTIES, NSMAP)]
+
+
+def start_forms(root: etree._Element) -> list[etree._Element]:
+    """The plain start events of the procedure's process with form fields: Camunda's start form, the
+    application form of the procedure (an empty `camunda:formData` left behind by the modeler is no form)."""
+    found = []
+    for process in main_processes(root):
+        for event in process.findall("bpmn:startEvent", NSMAP):
+            if form_nodes(event) and not [c for c in event if local(c.tag).endswith("EventDefinition")]:
+                found.append(event)
+    return found
+
+
+_INITIATOR = re.compile(r"[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+
+
+def initiator_names(root: etree._Element) -> frozenset[str]:
+    """Names that stand for the applicant in `${…}`: `initiator`, and the variable a start event's
+    `camunda:initiator` names (Camunda stores the starting user there)."""
+    named = {(e.get(f"{{{CAMUNDA_NS}}}initiator") or "").strip() for e in root.iter(f"{{{BPMN_NS}}}startEvent")}
+    return frozenset({"initiator", *named} - {""})
+
+
+def people(task: etree._Element) -> tuple[str | None, list[str]]:
+    """(camunda:assignee, camunda:candidateUsers split on commas), as written."""
+    assignee = (task.get(f"{{{CAMUNDA_NS}}}assignee") or "").strip() or None
+    candidates = [c.strip() for c in (task.get(f"{{{CAMUNDA_NS}}}candidateUsers") or "").split(",")]
+    return assignee, [c for c in candidates if c]
+
+
+def named_people(root: etree._Element) -> set[str]:
+    """The people (emails, lower case) the user tasks name as assignee or candidate users; expressions left out."""
+    found: set[str] = set()
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        assignee, candidates = people(task)
+        found |= {n.lower() for n in [assignee or "", *candidates] if n and "{" not in n}
+    return found
+
+
+def is_initiator(name: str, initiators: frozenset[str]) -> bool:
+    """`${initiator}` (or the start event's initiator variable): the applicant."""
+    match = _INITIATOR.fullmatch(name.strip())
+    return match is not None and match.group(1) in initiators
 
 
 def lane_roles(root: etree._Element) -> dict[str, str]:
@@ -302,11 +410,19 @@ def lane_roles(root: etree._Element) -> dict[str, str]:
     return roles
 
 
-def step_role(task: etree._Element, lanes: dict[str, str]) -> str | None:
-    """candidateGroups, else the lane of the task, else the lane of an enclosing sub-process."""
+def step_role(task: etree._Element, lanes: dict[str, str], initiators: frozenset[str] | None = None) -> str | None:
+    """candidateGroups; else `applicant` for a step assigned to `${initiator}`; else None for a step that names
+    officers (camunda:assignee, camunda:candidateUsers: a lane is only a default); else the lane of the task,
+    else the lane of an enclosing sub-process."""
     groups = (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip()
     if groups:
         return groups
+    assignee, candidates = people(task)
+    named = [assignee] if assignee else []
+    named += candidates
+    if named:
+        initiators = initiator_names(task.getroottree().getroot()) if initiators is None else initiators
+        return APPLICANT if any(is_initiator(n, initiators) for n in named) else None
     node: etree._Element | None = task
     while node is not None:
         node_id = node.get("id")
@@ -316,17 +432,36 @@ def step_role(task: etree._Element, lanes: dict[str, str]) -> str | None:
     return None
 
 
-def read_step(task: etree._Element, lanes: dict[str, str]) -> StepSpec:
+def read_step(task: etree._Element, lanes: dict[str, str], initiators: frozenset[str]) -> StepSpec:
     props = dict(properties(task))
+    assignee, candidates = people(task)
     return StepSpec(
         id=task.get("id") or "",
         name=task.get("name") or "",
-        role=step_role(task, lanes),
+        role=step_role(task, lanes, initiators),
         status=int_or_none(props.get("status")),
         allowance=props.get("allowance"),
         kind=props.get("kind"),
         form=read_form(task),
         line=task.sourceline or 0,
+        name_en=props.get("name_en") or None,
+        assignee=assignee if assignee and not is_initiator(assignee, initiators) else None,
+        candidate_users=[c for c in candidates if not is_initiator(c, initiators)],
+    )
+
+
+def read_start_form(event: etree._Element) -> StepSpec:
+    """The start event's form as the procedure's application step: the applicant's, kind submit."""
+    props = dict(properties(event))
+    return StepSpec(
+        id=event.get("id") or "",
+        name=event.get("name") or "",
+        role=APPLICANT,
+        status=int_or_none(props.get("status")),
+        allowance=None,
+        kind="submit",
+        form=read_form(event),
+        line=event.sourceline or 0,
         name_en=props.get("name_en") or None,
     )
 
@@ -363,7 +498,10 @@ def read_model(xml: bytes) -> ProcedureModel:
     process = processes[0]
     props = properties(process)
     lanes = lane_roles(root)
-    steps = [read_step(task, lanes) for task in root.iter(f"{{{BPMN_NS}}}userTask")]
+    initiators = initiator_names(root)
+    starts = start_forms(root)
+    steps = [read_start_form(event) for event in starts[:1]]
+    steps += [read_step(task, lanes, initiators) for task in root.iter(f"{{{BPMN_NS}}}userTask")]
     max_rounds = int_or_none(dict(props).get("max_rounds"))
     return ProcedureModel(
         process_id=process.get("id") or "",
@@ -374,6 +512,7 @@ def read_model(xml: bytes) -> ProcedureModel:
         end_statuses=read_end_statuses(root),
         timers=read_timers(root),
         max_rounds=max_rounds if max_rounds is not None else DEFAULT_MAX_ROUNDS,
+        start_forms=[event.get("id") or "" for event in starts[:1]],
     )
 
 

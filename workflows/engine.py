@@ -301,6 +301,18 @@ class Instance:
         """Run every automatic step until the process waits for a person, a timer or a message."""
         self._guard(self.workflow.do_engine_steps)
 
+    def start(self, start_id: str, data: Mapping[str, Any]) -> ReadyStep:
+        """Start the process with its start form's data (Camunda's start form: the start event `start_id` holds
+        the application form) and run it; returns the start event as the step the applicant did."""
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)  # the start event and everything after it inherit the data
+        self.run()
+        event = next((t for t in self.workflow.get_tasks() if t.task_spec.bpmn_id == start_id), None)
+        if event is None or not event.has_state(TaskState.FINISHED_MASK):
+            raise EngineError(_("The process did not start at its application form."), detail=f"start {start_id}")
+        spec = event.task_spec
+        return ReadyStep(str(event.id), start_id, spec.bpmn_name or start_id, spec.lane)
+
     def refresh_timers(self) -> None:
         self._guard(self.workflow.refresh_timers)
         self.run()

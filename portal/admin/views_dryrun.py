@@ -13,6 +13,7 @@ from portal.admin.services import versions as version_services
 from portal.admin.views_versions import _version
 from portal.admin.web import attempt, found
 from portal.citizen.forms import step_form_class
+from portal.dossiers.named import named_texts
 
 
 @bp.post("/procedures/<int:procedure_id>/versions/<int:number>/dry-run")
@@ -37,8 +38,16 @@ def _page(run, forms: dict | None = None, status: int = 200):  # noqa: ANN001
         step = services.step_spec(model, ready.bpmn_id)
         form = forms.get(ready.spiff_id) or step_form_class(services.dry_fields(step))(prefix=f"s{ready.spiff_id[:8]}")
         steps.append((ready, step, form))
+    named = {step.id: named_texts(step) for _ready, step, _form in steps}
     return render_template(
-        "admin/dry_run.html", run=run, version=version, model=model, state=state, steps=steps, action=ActionForm()
+        "admin/dry_run.html",
+        run=run,
+        version=version,
+        model=model,
+        state=state,
+        steps=steps,
+        named=named,
+        action=ActionForm(),
     ), status
 
 

@@ -15,6 +15,7 @@ from portal.admin.services import versions as services
 from portal.admin.web import attempt, found
 from portal.attachments.names import content_disposition
 from portal.citizen.forms import accept_attribute, step_form_class, type_names
+from portal.dossiers.named import named_texts
 from portal.extensions import db
 from portal.models import Dossier, ProcedureVersion
 from portal.procedures.services import has_layout, publish_version, retire_version
@@ -102,5 +103,7 @@ def preview(procedure_id: int, number: int, step_id: str):
     if request.method == "POST" and form.validate():
         accepted = {spec.id: form[spec.id].data for spec in step.form}
     files = {s.id: {"types": type_names(s), "accept": accept_attribute(s)} for s in step.form if s.widget == "file"}
-    page = render_template("admin/preview.html", version=v, step=step, form=form, files=files, accepted=accepted)
+    page = render_template(
+        "admin/preview.html", version=v, step=step, form=form, files=files, accepted=accepted, named=named_texts(step)
+    )
     return page, 422 if form.errors else 200

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from portal.catalogue.services import localized
 from portal.core.time import utcnow
 from portal.documents.services import decision_task, reason_lines
+from portal.dossiers.named import task_unit
 from portal.extensions import db
 from portal.models import Attachment, Dossier, Status, Task, TaskState
 from workflows.bpmn_model import ProcedureModel
@@ -54,7 +55,7 @@ def timeline(dossier: Dossier, *, with_notes: bool = True) -> list[TimelineRow]:
     english = str(get_locale() or "vi") == "en"
     specs = ProcedureModel.from_dict(dossier.version.model).steps if english else {}
     for task in steps_of(dossier):
-        unit = _("You (the applicant)") if task.role == APPLICANT_ROLE else localized(task.group) if task.group else ""
+        unit = task_unit(task, localized, _("You (the applicant)"))
         waiting = task.state == TaskState.READY
         note = task.reason if with_notes and task.outcome in CITIZEN_FACING else None
         rows.append(

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.core.presentation import status_label
+from portal.dossiers.named import is_named_task, named_officers, step_of, task_unit
 from portal.extensions import db
 from portal.models import Dossier, Task, TaskState, User
 
@@ -93,15 +94,16 @@ class ControlRow:
 
 
 def _unit(task: Task, dossier: Dossier) -> str:
-    if task.role == APPLICANT_ROLE or task.group is None:
-        return _("Applicant")
-    return task.group.name
+    """The applicant for their steps; the group; for a step of named officers, the unit of the officer."""
+    return task_unit(task, lambda unit: unit.name, _("Applicant"))
 
 
 def _person(task: Task, dossier: Dossier) -> str:
     if task.role == APPLICANT_ROLE:
         return dossier.applicant.full_name
     who = task.completed_by or task.assignee
+    if who is None and is_named_task(task):  # nobody took it yet: the officers it names
+        return ", ".join(u.full_name for u in named_officers(step_of(task)))
     return who.full_name if who else ""
 
 

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.core.cache import ProcessCache
 from portal.core.errors import ServiceError
+from portal.dossiers.access import NAMED_ROLE
 from portal.dossiers.signals import dossier_event
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, Group, Status, Task, TaskState, User
@@ -139,17 +140,21 @@ class DossierRun:
             spiff_task_id=step.spiff_id,
             bpmn_id=step.bpmn_id,
             name=spec.name or step.name,
-            role=spec.role,
+            role=spec.role or NAMED_ROLE,
             kind=spec.kind,
             round=rounds,
             created_at=self.now,
         )
         if spec.role == APPLICANT_ROLE:
             task.assignee_id = self.dossier.applicant_id
-        elif spec.role is None:  # validation refuses such a step; a version stored before that rule may have one
+        elif spec.role is None and not spec.named:
+            # validation refuses such a step; a version stored before that rule may have one
             raise ServiceError(_("Step %(step)s has no role, so nobody can take it.", step=spec.name))
         else:
-            task.group_id = self._group_id_for(spec.role)
+            if spec.role is not None:
+                task.group_id = self._group_id_for(spec.role)
+            if spec.assignee:
+                task.assignee_id = self._assignee_id(spec, has_group=spec.role is not None)
         if spec.allowance:
             task.due_at = self.calendar.due_for(self.now, Span.parse(spec.allowance, self.procedure.deadline_kind))
         db.session.add(task)
@@ -165,6 +170,23 @@ class DossierRun:
         agency = self.dossier.agency
         key = (agency.id, agency.config_version or 0, role)
         return _group_ids.get_or_build(key, lambda: self._find_group_id(role))
+
+    def _assignee_id(self, spec: StepSpec, *, has_group: bool) -> int | None:
+        """The officer camunda:assignee names (by email). One who left since the upload: a step of a group
+        stays with the group, unclaimed; a step of named officers only cannot go on."""
+        email = (spec.assignee or "").strip().lower()
+        officer_id = db.session.scalar(
+            select(User.id).where(func.lower(User.email) == email, User.kind == "officer", User.active)
+        )
+        if officer_id is None and not has_group:
+            raise ServiceError(
+                _(
+                    "Step %(step)s is assigned to %(person)s, who is not an active officer.",
+                    step=spec.name,
+                    person=spec.assignee,
+                )
+            )
+        return officer_id
 
     def _find_group_id(self, role: str) -> int:
         group_id = db.session.scalar(

@@ -20,6 +20,7 @@ from forms.builder import validate_data
 from portal.attachments.services import claim, parse_ids
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
 from portal.core.time import utcnow
+from portal.dossiers.access import named_in_step
 from portal.dossiers.codes import new_tracking_secret, next_dossier_code
 from portal.dossiers.runtime import APPLICANT_ROLE, DossierRun
 from portal.extensions import db
@@ -165,6 +166,10 @@ def submit_dossier(
 def _start(run: DossierRun, step: StepSpec, clean: dict[str, Any], retry: dict[str, Any]) -> ReadyStep:
     """Start the process and complete its application form, in memory only; the form step as it was ready."""
     instance = run.new_instance()
+    if step.id in run.model.start_forms:  # Camunda's start form: the data goes in as the process starts
+        started: list[ReadyStep] = []
+        _run_engine(lambda: started.append(instance.start(step.id, clean)), run, "submit", retry)
+        return started[0]
     _run_engine(instance.run, run, "submit", retry)
     first = next((s for s in instance.ready_steps() if s.bpmn_id == step.id), None)
     if first is None:
@@ -259,12 +264,16 @@ def _already_handled(task: Task | None) -> Conflict:
 
 
 def check_can_act(task: Task, actor: User) -> None:
-    """The applicant does their own steps; officers do the steps of their groups."""
+    """The applicant does their own steps; officers do the steps of their groups and the steps that name them
+    (camunda:assignee, camunda:candidateUsers)."""
     if task.role == APPLICANT_ROLE:
         if task.assignee_id != actor.id:
             raise NotAllowed(_("Only the applicant can do this step."))
         return
-    if task.group_id not in actor.group_ids():
+    member = task.group_id is not None and task.group_id in actor.group_ids()
+    if not member and not named_in_step(actor, task):
+        if task.group_id is None:
+            raise NotAllowed(_("This step is assigned to named officers; you are not one of them."))
         raise NotAllowed(_("This step belongs to a group you are not a member of."))
     if task.assignee_id is not None and task.assignee_id != actor.id:
         raise NotAllowed(_("This step is claimed by another officer."))

@@ -14,27 +14,27 @@ from sqlalchemy.orm import joinedload
 
 from portal.attachments.services import parse_ids
 from portal.core.presentation import money, number
-from portal.dossiers.access import get_dossier_or_404, get_task_or_404
+from portal.dossiers.access import get_dossier_or_404, get_task_or_404, named_in_step
 from portal.extensions import db
-from portal.models import Attachment, Dossier, DossierEvent, Group, Task, TaskState, User
+from portal.models import Attachment, Dossier, DossierEvent, Task, TaskState, User
 from portal.procedures.services import compiled
 from workflows.bpmn_model import StepSpec
 
 from .queries import scope_of
+from .services import task_agency_id
 
 
 def officer_task_or_404(task_id: int, user: User) -> Task:
-    """A task of one of my groups, or of an agency I lead (to reassign it). Anything else looks unknown."""
+    """A task of one of my groups, one whose step names me, or one of an agency I lead (to reassign it).
+    Anything else looks unknown."""
     if not user.is_authenticated or not user.is_officer:
         abort(404)
     task = get_task_or_404(task_id, user)
     scope = scope_of(user)
-    if task.group_id in scope.group_ids or user.is_admin:
+    if task.group_id in scope.group_ids or user.is_admin or named_in_step(user, task):
         return task
-    if task.group_id is not None and scope.leader_agency_ids:
-        agency_id = db.session.scalar(select(Group.agency_id).where(Group.id == task.group_id))
-        if agency_id in scope.leader_agency_ids:
-            return task
+    if scope.leader_agency_ids and task_agency_id(task) in scope.leader_agency_ids:
+        return task
     abort(404)
 
 
@@ -135,6 +135,7 @@ def next_step_words(dossier: Dossier) -> str:
     """What happens next, for the flash after a step: the waiting steps and who does them."""
     from portal.catalogue.services import localized
     from portal.core.presentation import status_label
+    from portal.dossiers.access import APPLICANT_ROLE
 
     steps = open_steps(dossier)
     if not steps:
@@ -142,5 +143,7 @@ def next_step_words(dossier: Dossier) -> str:
     names = []
     for task in steps:
         who = localized(task.group) if task.group else _("the applicant")
+        if task.group is None and task.role != APPLICANT_ROLE:  # a step of named officers
+            who = task.assignee.full_name if task.assignee else _("the officers named for it")
         names.append(_("%(step)s (%(who)s)", step=task.name, who=who))
     return _("Next: %(steps)s.", steps="; ".join(names))

@@ -1,6 +1,7 @@
 """The inbox: which tasks an officer sees on each tab, filtered, sorted and paged on the tasks' indexes.
 
-Every query starts from the officer's groups (`Scope`), so a task of another group never appears. The tabs map
+Every query starts from the officer's groups and the steps that name them (`Scope`), so a task of another group
+never appears. The tabs map
 to the national one-stop-shop queues: new (reception), in process, supplement requested (read-only while the
 citizen answers), due soon, overdue, finished; leaders also get their agency's open tasks, to reassign them.
 """
@@ -16,10 +17,13 @@ from flask import current_app
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
+from portal.core.cache import ProcessCache
 from portal.core.time import utcnow
+from portal.dossiers.access import NAMED_ROLE
 from portal.extensions import db
 from portal.models import Agency, Dossier, Group, Membership, Procedure, ProcedureVersion, Status, Task, TaskState, User
 from portal.sla.services import calendar_for
+from workflows.bpmn_model import read_model
 
 from .timeleft import TimeLeft, time_left
 
@@ -32,16 +36,43 @@ RECEPTION = "reception"
 
 @dataclass(frozen=True)
 class Scope:
-    """What an officer may see: their groups, those groups' agencies, the agencies they lead."""
+    """What an officer may see: their groups, those groups' agencies, the agencies they lead, and the steps
+    that name them (camunda:assignee, camunda:candidateUsers) as (procedure version id, BPMN step id)."""
 
     user_id: int
     group_ids: tuple[int, ...]
     agency_ids: tuple[int, ...]
     leader_agency_ids: tuple[int, ...]
+    named_steps: tuple[tuple[int, str], ...] = ()
+    holds_named: bool = False  # a leader handed me a step of named officers (it names someone else)
 
     @property
     def is_leader(self) -> bool:
         return bool(self.leader_agency_ids)
+
+
+# (user id, email, newest version id, number of versions) -> the steps naming that officer. Versions never change
+# once stored, so a new upload (a new newest id or count) is the only thing that can make an entry stale.
+_named_steps: ProcessCache[tuple[tuple[int, str], ...]] = ProcessCache()
+
+
+def named_steps(user: User) -> tuple[tuple[int, str], ...]:
+    """(version id, step id) of every step whose camunda:assignee or camunda:candidateUsers names the officer."""
+    email = (user.email or "").strip().lower()
+    if not email or not user.is_officer:
+        return ()
+    newest, count = db.session.execute(select(func.max(ProcedureVersion.id), func.count(ProcedureVersion.id))).one()
+    return _named_steps.get_or_build((user.id, email, newest, count), lambda: _find_named_steps(email))
+
+
+def _find_named_steps(email: str) -> tuple[tuple[int, str], ...]:
+    # Only files that name people at all are read (the words are those of the Camunda and Activiti attributes).
+    naming = or_(ProcedureVersion.bpmn_xml.contains("ssignee"), ProcedureVersion.bpmn_xml.contains("andidateUsers"))
+    found = []
+    for version_id, xml in db.session.execute(select(ProcedureVersion.id, ProcedureVersion.bpmn_xml).where(naming)):
+        model = read_model(xml.encode("utf-8"))
+        found += [(version_id, step.id) for step in model.steps.values() if step.names(email)]
+    return tuple(sorted(found))
 
 
 def scope_of(user: User) -> Scope:
@@ -55,15 +86,54 @@ def scope_of(user: User) -> Scope:
         group_ids=tuple(sorted({r.id for r in rows})),
         agency_ids=tuple(sorted({r.agency_id for r in rows})),
         leader_agency_ids=tuple(sorted({r.agency_id for r in rows if r.is_leadership})),
+        named_steps=named_steps(user),
+        holds_named=_holds_named(user),
     )
+
+
+def _holds_named(user: User) -> bool:
+    """Whether the officer holds, or held, a step of named officers (one a leader handed them included)."""
+    held = select(Task.id).where(Task.assignee_id == user.id, Task.role == NAMED_ROLE).limit(1)
+    return db.session.scalar(held) is not None
+
+
+def _named(scope: Scope) -> Any | None:
+    """Tasks of the steps that name me (the query joins Dossier), and steps of named officers a leader handed to
+    me; None when there are none."""
+    named = [and_(Dossier.procedure_version_id == v, Task.bpmn_id == step) for v, step in scope.named_steps]
+    if scope.holds_named:
+        named.append(and_(Task.role == NAMED_ROLE, Task.assignee_id == scope.user_id))
+    return or_(*named) if named else None
+
+
+def _mine(scope: Scope) -> Any:
+    """Tasks of my groups, and tasks of the steps that name me."""
+    mine = Task.group_id.in_(scope.group_ids)
+    named = _named(scope)
+    return mine if named is None else or_(mine, named)
+
+
+def _named_agency_ids(scope: Scope, *where: Any) -> set[int]:
+    """The agencies of the dossiers whose steps name me (and meet `where`): an officer a step names may have no
+    group in the dossier's agency."""
+    named = _named(scope)
+    if named is None:
+        return set()
+    stmt = select(Dossier.agency_id).join(Task, Task.dossier_id == Dossier.id).where(named, *where)
+    return set(db.session.scalars(stmt.distinct()))
+
+
+def _agency_ids(scope: Scope, *where: Any) -> list[int]:
+    """My groups' agencies, and those of the dossiers whose steps (meeting `where`) name me."""
+    return sorted(set(scope.agency_ids) | _named_agency_ids(scope, *where))
 
 
 def default_tab(scope: Scope) -> str:
     """The tab an officer opens on: new dossiers when some wait to be received, else the steps in process (a
     specialist or leader never receives, so "new" would always greet them empty)."""
-    waiting = select(Task.id).where(
-        Task.group_id.in_(scope.group_ids), Task.state == TaskState.READY, Task.kind == RECEPTION
-    )
+    waiting = select(Task.id).where(_mine(scope), Task.state == TaskState.READY, Task.kind == RECEPTION)
+    if scope.named_steps:  # they are told apart by the dossier's version
+        waiting = waiting.join(Dossier, Dossier.id == Task.dossier_id)
     return "new" if db.session.scalar(waiting.limit(1)) is not None else "in_process"
 
 
@@ -144,7 +214,8 @@ def _columns(english: bool) -> Select[*tuple[Any, ...]]:
 def _due_soon_bound(scope: Scope, now: datetime) -> Any:
     """Open tasks due within the next N working hours, N counted on each agency's own calendar."""
     hours = float(current_app.config.get("INBOX_DUE_SOON_HOURS", 8))
-    agencies = db.session.scalars(select(Agency).where(Agency.id.in_(scope.agency_ids))).all()
+    open_named = (Task.state == TaskState.READY, Task.due_at >= now)
+    agencies = db.session.scalars(select(Agency).where(Agency.id.in_(_agency_ids(scope, *open_named)))).all()
     clauses = []
     for agency in agencies:
         bound = calendar_for(agency).add_working_time(now, hours)
@@ -153,7 +224,7 @@ def _due_soon_bound(scope: Scope, now: datetime) -> Any:
 
 
 def _tab_condition(tab: str, scope: Scope, now: datetime) -> Any:
-    mine = Task.group_id.in_(scope.group_ids)
+    mine = _mine(scope)
     ready = and_(mine, Task.state == TaskState.READY)
     if tab == "new":
         return and_(ready, Task.kind == RECEPTION)
@@ -171,7 +242,7 @@ def _tab_condition(tab: str, scope: Scope, now: datetime) -> Any:
         # earlier rounds drop out without a correlated subquery. Walked newest request first on
         # ix_dossiers_agency_status_paused, one task lookup per waiting dossier.
         return and_(
-            Dossier.agency_id.in_(scope.agency_ids),
+            Dossier.agency_id.in_(_agency_ids(scope, Dossier.status == Status.SUPPLEMENT)),
             Dossier.status == Status.SUPPLEMENT,
             mine,
             Task.state == TaskState.COMPLETED,
@@ -180,7 +251,8 @@ def _tab_condition(tab: str, scope: Scope, now: datetime) -> Any:
         )
     if tab == "agency" and scope.is_leader:
         led = select(Group.id).where(Group.agency_id.in_(scope.leader_agency_ids))
-        return and_(Task.group_id.in_(led), Task.state == TaskState.READY)
+        named = and_(Task.role == NAMED_ROLE, Dossier.agency_id.in_(scope.leader_agency_ids))
+        return and_(or_(Task.group_id.in_(led), named), Task.state == TaskState.READY)
     return false()
 
 
@@ -228,11 +300,13 @@ def inbox_ids_query(scope: Scope, filters: InboxFilters, now: datetime) -> Selec
 
 
 def procedures_of(scope: Scope, english: bool = False) -> list[tuple[int, str]]:
-    if not scope.agency_ids:
+    """The procedures of my agencies and those whose steps name me, for the inbox filter."""
+    named = select(ProcedureVersion.procedure_id).where(ProcedureVersion.id.in_({v for v, _s in scope.named_steps}))
+    if not scope.agency_ids and not scope.named_steps:
         return []
     rows = db.session.execute(
         select(Procedure.id, Procedure.name, Procedure.name_en)
-        .where(Procedure.agency_id.in_(scope.agency_ids))
+        .where(or_(Procedure.agency_id.in_(scope.agency_ids), Procedure.id.in_(named)))
         .order_by(Procedure.name)
     ).all()
     return [(r.id, (r.name_en if english and r.name_en else r.name)) for r in rows]
@@ -270,7 +344,8 @@ def _supplement_rows(scope: Scope, filters: InboxFilters, now: datetime, english
     and look up the requests of my groups for one chunk of them at a time until the page is full."""
     waiting = (
         select(Dossier.id)
-        .where(Dossier.agency_id.in_(scope.agency_ids), Dossier.status == Status.SUPPLEMENT)
+        .where(Dossier.agency_id.in_(_agency_ids(scope, Dossier.status == Status.SUPPLEMENT)))
+        .where(Dossier.status == Status.SUPPLEMENT)
         .order_by(Dossier.sla_paused_at.desc(), Dossier.id.desc())
     )
     rows: list[Any] = []

@@ -17,7 +17,7 @@ from portal.core import audit
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from portal.core.sql import rows_changed
 from portal.core.time import utcnow
-from portal.dossiers.access import APPLICANT_ROLE
+from portal.dossiers.access import APPLICANT_ROLE, NAMED_ROLE, named_in_step
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, Group, Membership, Task, TaskState, User
 
@@ -36,30 +36,42 @@ def _load(task_id: int, *, lock: bool = False) -> Task:
 
 
 def _check_open_officer_task(task: Task) -> None:
-    if task.role == APPLICANT_ROLE or task.group_id is None:
+    if task.role == APPLICANT_ROLE or (task.group_id is None and task.role != NAMED_ROLE):
         raise NotAllowed(_("This step is the applicant's; officers cannot take it."))
     if task.state != TaskState.READY:
         raise Conflict(_("This step is no longer waiting: it was already handled."))
 
 
 def _load_visible(task_id: int, actor: User) -> Task:
-    """The task, if the officer may see it (a task of their groups or of an agency they lead). Any other task
-    is "No such task.", word for word as a missing one: the answer must not tell which ids exist elsewhere."""
+    """The task, if the officer may see it (a task of their groups, one whose step names them, or one of an
+    agency they lead). Any other task is "No such task.", word for word as a missing one: the answer must not
+    tell which ids exist elsewhere."""
     task = _load(task_id)
-    if task.group_id in actor.group_ids() or actor.is_admin:
+    if task.group_id in actor.group_ids() or actor.is_admin or named_in_step(actor, task):
         return task
-    if task.group_id is not None:
-        agency_id = db.session.scalar(select(Group.agency_id).where(Group.id == task.group_id))
-        if agency_id in leader_agency_ids(actor):
-            return task
+    if task_agency_id(task) in leader_agency_ids(actor):
+        return task
     raise NotFound(_("No such task."))
 
 
+def task_agency_id(task: Task) -> int | None:
+    """The agency whose leaders oversee the task: its group's; for a step of named officers, its dossier's.
+    None for the applicant's steps."""
+    if task.group_id is not None:
+        return db.session.scalar(select(Group.agency_id).where(Group.id == task.group_id))
+    if task.role == NAMED_ROLE:
+        return db.session.scalar(select(Dossier.agency_id).where(Dossier.id == task.dossier_id))
+    return None
+
+
 def claim_task(task_id: int, actor: User) -> Task:
-    """Take a waiting task of one of my groups. Conflict when another officer has it already."""
+    """Take a waiting task of one of my groups, or one whose step names me (camunda:assignee, candidateUsers).
+    Conflict when another officer has it already."""
     task = _load_visible(task_id, actor)
     _check_open_officer_task(task)
-    if task.group_id not in actor.group_ids():
+    if task.group_id not in actor.group_ids() and not named_in_step(actor, task):
+        if task.group_id is None:
+            raise NotAllowed(_("This step is assigned to named officers; you are not one of them."))
         raise NotAllowed(_("This step belongs to a group you are not a member of."))
     if task.assignee_id == actor.id:
         return task
@@ -122,7 +134,9 @@ class ReassignResult:
 
 
 def reassign_tasks(task_ids: Iterable[int], actor: User, assignee_id: int | None) -> ReassignResult:
-    """A leader hands one or many waiting tasks to a member of each task's group (None: back to the group).
+    """A leader hands one or many waiting tasks to a member of each task's group (None: back to the group); a
+    step of named officers goes to an officer of its dossier's agency or one the step names (None: back to the
+    officers it names).
 
     All or nothing: when one task cannot go to that person, nothing changes and every problem is listed.
     """
@@ -164,8 +178,23 @@ def _reassign_problems(ids: list[int], tasks: list[Task], led: set[int], assigne
     # A task of another agency gets the same words as a missing one: no probing which ids exist.
     groups = {g.id: g for g in db.session.scalars(select(Group).where(Group.id.in_({t.group_id for t in tasks})))}
     led_tasks = [(t, g) for t in tasks if (g := groups.get(t.group_id or 0)) is not None and g.agency_id in led]
-    seen = {t.id for t, _group in led_tasks}
+    named_tasks = [t for t in tasks if t.group_id is None and t.role == NAMED_ROLE and task_agency_id(t) in led]
+    seen = {t.id for t, _group in led_tasks} | {t.id for t in named_tasks}
     problems = [_("Task %(id)s was not found.", id=i) for i in ids if i not in seen]
+    for task in named_tasks:
+        if task.state != TaskState.READY:
+            problems.append(_("%(step)s (%(id)s) is no longer waiting.", step=task.name, id=task.id))
+        elif assignee is not None and not (
+            works_in(assignee.id, task.dossier.agency_id) or named_in_step(assignee, task)
+        ):
+            problems.append(
+                _(
+                    "%(name)s is neither an officer of %(agency)s nor named for %(step)s.",
+                    name=assignee.full_name,
+                    agency=task.dossier.agency.name,
+                    step=task.name,
+                )
+            )
     for task, group in led_tasks:
         if task.state != TaskState.READY:
             problems.append(_("%(step)s (%(id)s) is no longer waiting.", step=task.name, id=task.id))
@@ -179,6 +208,17 @@ def _reassign_problems(ids: list[int], tasks: list[Task], led: set[int], assigne
                 )
             )
     return problems
+
+
+def works_in(user_id: int, agency_id: int) -> bool:
+    """Whether the officer is a member of an active group of the agency."""
+    found = db.session.scalar(
+        select(Membership.id)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.user_id == user_id, Group.agency_id == agency_id, Group.active)
+        .limit(1)
+    )
+    return found is not None
 
 
 def reassign_candidates(agency_ids: Iterable[int]) -> list[tuple[User, Group]]:

@@ -16,6 +16,9 @@ from portal.citizen.blueprint import step_name
 from portal.core.errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from portal.core.time import utcnow
 from portal.core.web import put_errors_on, unit_of_work
+from portal.dossiers.access import APPLICANT_ROLE, NAMED_ROLE, can_act_on_task
+from portal.dossiers.named import is_named_task, named_officers
+from portal.dossiers.named import step_of as step_of_task
 from portal.dossiers.services import complete_task
 from portal.extensions import db
 from portal.models import Dossier, Task
@@ -53,8 +56,13 @@ def render_dossier(dossier: Dossier, comment_form: CommentForm | None = None, st
     return render_template("inbox/dossier.html", **_dossier_context(dossier, comment_form)), status
 
 
+def may_take(task: Task) -> bool:
+    """The step is of one of my groups or names me (camunda:assignee, camunda:candidateUsers)."""
+    return task.role != APPLICANT_ROLE and can_act_on_task(current_user, task)
+
+
 def can_do(task: Task) -> bool:
-    return task.is_open and task.group_id in current_user.group_ids() and task.assignee_id in (None, current_user.id)
+    return task.is_open and may_take(task) and task.assignee_id in (None, current_user.id)
 
 
 def render_task(task: Task, form: FlaskForm | None = None, comment_form: CommentForm | None = None, status: int = 200):
@@ -64,9 +72,11 @@ def render_task(task: Task, form: FlaskForm | None = None, comment_form: Comment
         form = step_form_class(step, _english())(formdata=None)
     left = time_left(calendar_for(dossier.agency), utcnow(), task.due_at) if task.due_at and task.is_open else None
     scope = scope_of(current_user)
-    candidates = []
+    candidates: list[tuple[Any, Any]] = []
     if task.is_open and task.group_id is not None and scope.is_leader:
         candidates = [(u, g) for u, g in services.reassign_candidates(scope.leader_agency_ids) if g.id == task.group_id]
+    elif task.is_open and is_named_task(task) and dossier.agency_id in scope.leader_agency_ids:
+        candidates = _named_step_candidates(task)
     context = _dossier_context(dossier, comment_form)
     return render_template(
         "inbox/task.html",
@@ -74,6 +84,8 @@ def render_task(task: Task, form: FlaskForm | None = None, comment_form: Comment
         step=step,
         form=form,
         can_do=can_do(task),
+        may_take=task.is_open and may_take(task),
+        named=task.group_id is None and task.role == NAMED_ROLE,
         left=left,
         action_form=ActionForm(formdata=None),
         candidates=candidates,
@@ -81,6 +93,14 @@ def render_task(task: Task, form: FlaskForm | None = None, comment_form: Comment
         upload_suffix=UPLOAD_SUFFIX,
         **context,
     ), status
+
+
+def _named_step_candidates(task: Task) -> list[tuple[Any, Any]]:
+    """Whom a leader may hand a step of named officers to: the officers it names, then every officer of the
+    dossier's agency (each once)."""
+    named = [(u, None) for u in named_officers(step_of_task(task))]
+    agency = services.reassign_candidates([task.dossier.agency_id])
+    return list({u.id: (u, g) for u, g in [*named, *agency]}.values())
 
 
 def _store_uploads(step: Any, form: FlaskForm) -> None:

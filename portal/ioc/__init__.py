@@ -7,6 +7,9 @@ aggregates and the public statistics live in portal/stats/.
 
 from __future__ import annotations
 
+# Registered on import: /ioc/index, /ioc/figures, /ioc/ranking and /ioc/report on the blueprint, the email
+# reports' Celery job.
+from . import index_views, period_views, report_views, tasks  # noqa: F401
 from .views import bp
 
 __all__ = ["bp"]

@@ -134,12 +134,18 @@ class DossierPage:
 
 
 def figure_dossiers(
-    scope: LeaderScope, figure: str, now: datetime, channel: int | None = None, page: int = 1, english: bool = False
+    scope: LeaderScope,
+    figure: str,
+    now: datetime,
+    channel: int | None = None,
+    page: int = 1,
+    english: bool = False,
+    size: int = PAGE_SIZE,
 ) -> DossierPage:
-    """The dossiers behind one figure, newest first, paged."""
+    """The dossiers behind one figure, newest first, `size` a page (a download asks for one large page)."""
     clauses = where(scope, figure, today(now), channel)
     total = db.session.scalar(select(func.count()).select_from(Dossier).where(*clauses)) or 0
-    pages = max(1, min(MAX_PAGE, -(-total // PAGE_SIZE)))
+    pages = max(1, min(MAX_PAGE, -(-total // size)))
     page = max(1, min(page, pages))
     name = func.coalesce(Procedure.name_en, Procedure.name) if english else Procedure.name
     stmt: Select = (
@@ -157,8 +163,8 @@ def figure_dossiers(
         .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
         .where(*clauses)
         .order_by(Dossier.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
+        .limit(size)
+        .offset((page - 1) * size)
     )
     rows = [DossierRow(**r._asdict()) for r in db.session.execute(stmt)]
     return DossierPage(rows, total, page, pages)

@@ -3,6 +3,8 @@ dossiers behind each figure, and where dossiers wait on a procedure's diagram wi
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
@@ -10,7 +12,9 @@ from flask_login import current_user, login_required
 from portal.core.time import utcnow
 from portal.core.web import int_arg, page_arg
 from portal.dossiers.access import officer_agency_ids
+from portal.stats.export import export_response
 
+from . import exports
 from . import today as today_service
 from . import waiting as waiting_service
 from .access import LeaderScope, leader_scope, leader_scope_or_403, visible_agencies
@@ -42,6 +46,11 @@ def _scope() -> tuple[LeaderScope, LeaderScope, int | None]:
     return scope, scope.narrowed(agency_id), agency_id
 
 
+def _stamp() -> str:
+    """Today's local date, for the names of downloaded files."""
+    return f"{utcnow().astimezone(ZoneInfo(current_app.config['TIMEZONE'])):%Y-%m-%d}"
+
+
 def _refresh_seconds() -> int:
     return int(current_app.config.get("IOC_REFRESH_SECONDS", 30))
 
@@ -51,10 +60,13 @@ def _refresh_seconds() -> int:
 def today():
     scope, narrowed, agency_id = _scope()
     figures = today_service.today_figures(narrowed, utcnow())
+    labels = {key: label for key, (label, _) in today_service.FIGURES.items()}
+    if (download := export_response(exports.today_tables(figures, labels), _stamp())) is not None:
+        return download
     return render_template(
         "ioc/today.html",
         figures=figures,
-        labels={key: label for key, (label, _) in today_service.FIGURES.items()},
+        labels=labels,
         channels=today_service.CHANNELS,
         agencies=visible_agencies(scope),
         agency_id=agency_id,
@@ -83,6 +95,13 @@ def dossiers():
     channel = int_arg("channel", 0, 1, 3) or None
     if figure != "received":
         channel = None
+    if request.args.get("export"):
+        whole = today_service.figure_dossiers(
+            narrowed, figure, utcnow(), channel, english=_english(), size=exports.MAX_EXPORT_ROWS
+        )
+        names = {a.id: a.name for a in visible_agencies(scope)}
+        table = exports.dossier_table(figure, str(today_service.FIGURES[figure][0]), whole.rows, names, whole.total)
+        return export_response({figure: table}, _stamp())
     page = today_service.figure_dossiers(narrowed, figure, utcnow(), channel, page_arg(), english=_english())
     return render_template(
         "ioc/dossiers.html",
@@ -107,6 +126,9 @@ def waiting():
     version = waiting_service.version_in_scope(narrowed, wanted or (choices[0].id if choices else None))
     view = waiting_service.waiting_view(narrowed, version, period, now) if version is not None else None
     groups, officers = waiting_service.workload(narrowed, period, now, _english())
+    tables = exports.waiting_tables(view, groups, officers)
+    if (download := export_response(tables, f"{period.since.isoformat()}-{period.until.isoformat()}")) is not None:
+        return download
     return render_template(
         "ioc/waiting.html",
         view=view,

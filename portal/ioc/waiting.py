@@ -1,16 +1,17 @@
 """Where dossiers wait (process mining) on one procedure version, and who carries the work.
 
-Per user task of the version: dossiers waiting there now, median and p90 of the working hours spent there by the
-steps that ended in the period (counted in the agency's working calendar), the share of those finished late; per
-sequence flow of the diagram, how many times it was taken by the steps started in the period (the path between
-two consecutive steps of a dossier, read from its task rows). Read from the tasks of the version's dossiers in
-the period: the period aggregates of portal/stats/ are the place for figures over the whole history.
+Per user task of the version: dossiers waiting there now (the open task rows, through their index), and, for the
+steps that ended in the period, how many, the median and p90 of the working hours spent there (counted in the
+agency's working calendar) and the share finished late; per sequence flow of the diagram, how many times it was
+taken by the steps started in the period. Per group and officer: open steps now, and steps finished in the period.
+Everything about the period is read from the per-day tables portal/stats/steps.py keeps with every step (see there
+for the counting rules), so a page costs the same for a month or a year, however busy the procedure: medians and
+p90s are given at the resolution of their duration buckets (`STEP_HOUR_EDGES`), by the nearest-rank method.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,13 +19,23 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import and_, case, func, select
 
-from portal.core.cache import ProcessCache
-from portal.core.time import as_utc
 from portal.extensions import db
-from portal.models import Agency, Dossier, Group, Procedure, ProcedureVersion, Task, TaskState, User
+from portal.models import (
+    Agency,
+    Dossier,
+    FlowDaily,
+    Group,
+    Procedure,
+    ProcedureVersion,
+    StepDaily,
+    Task,
+    TaskState,
+    User,
+    WorkDaily,
+)
 from portal.procedures.services import compiled
 from portal.sla.services import calendar_for
-from workflows.bpmn_model import NSMAP, parse_xml
+from portal.stats.steps import UNPLACED, graph_of, quantile_of
 
 from .access import LeaderScope
 
@@ -99,62 +110,6 @@ def version_in_scope(scope: LeaderScope, version_id: int | None) -> ProcedureVer
     return version
 
 
-# -- the diagram's graph -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Graph:
-    flows: dict[str, tuple[str, str, str]]  # flow id → (source, target, name)
-    outgoing: dict[str, tuple[str, ...]]  # node id → flow ids
-    starts: tuple[str, ...]
-    ends: tuple[str, ...]
-    names: dict[str, str]  # node id → its name in the diagram (events and gateways too)
-
-
-_graphs: ProcessCache[Graph] = ProcessCache(max_entries=256)
-
-
-def graph_of(version: ProcedureVersion) -> Graph:
-    return _graphs.get_or_build(version.checksum, lambda: _read_graph(version.bpmn_xml.encode("utf-8")))
-
-
-def _read_graph(xml: bytes) -> Graph:
-    root = parse_xml(xml)
-    flows: dict[str, tuple[str, str, str]] = {}
-    outgoing: dict[str, list[str]] = defaultdict(list)
-    for flow in root.iterfind(".//bpmn:sequenceFlow", NSMAP):
-        fid, source, target = flow.get("id"), flow.get("sourceRef"), flow.get("targetRef")
-        if fid and source and target:
-            flows[fid] = (source, target, flow.get("name") or "")
-            outgoing[source].append(fid)
-    starts = tuple(e.get("id") or "" for e in root.iterfind(".//bpmn:process/bpmn:startEvent", NSMAP))
-    ends = tuple(e.get("id") or "" for e in root.iterfind(".//bpmn:process/bpmn:endEvent", NSMAP))
-    names = {
-        node.get("id") or "": node.get("name") or ""
-        for node in root.iter()
-        if isinstance(node.tag, str) and node.get("id") and node.get("name") and not node.tag.endswith("sequenceFlow")
-    }
-    return Graph(flows, {k: tuple(v) for k, v in outgoing.items()}, starts, ends, names)
-
-
-def path(graph: Graph, sources: tuple[str, ...], targets: set[str], steps: set[str]) -> list[str]:
-    """The shortest chain of sequence flows from one of `sources` to one of `targets` that passes through no
-    other step (gateways and events only); [] when there is none."""
-    queue: deque[tuple[str, list[str]]] = deque((s, []) for s in sources)
-    seen = set(sources)
-    while queue:
-        node, flows = queue.popleft()
-        for fid in graph.outgoing.get(node, ()):
-            target = graph.flows[fid][1]
-            if target in targets:
-                return [*flows, fid]
-            if target in seen or target in steps:
-                continue
-            seen.add(target)
-            queue.append((target, [*flows, fid]))
-    return []
-
-
 # -- the figures ---------------------------------------------------------------------------------------------
 
 
@@ -199,137 +154,80 @@ class WaitingView:
     ranked: list[StepFigures] = field(default_factory=list)
 
 
-def quantile(values: list[float], q: float) -> float | None:
-    """The q-quantile by the nearest-rank method (the median of [1, 2, 3, 4] is 2)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q * len(ordered)))
-    return ordered[rank - 1]
-
-
-def _scoped(stmt, scope: LeaderScope):  # noqa: ANN001
-    return stmt if scope.agency_ids is None else stmt.where(Dossier.agency_id.in_(scope.agency_ids))
+def _scoped(stmt, scope: LeaderScope, column=Dossier.agency_id):  # noqa: ANN001
+    return stmt if scope.agency_ids is None else stmt.where(column.in_(scope.agency_ids))
 
 
 def waiting_view(scope: LeaderScope, version: ProcedureVersion, period: Period, now: datetime) -> WaitingView:
     model = compiled(version).model
     steps = {key: StepFigures(key, spec.name or key) for key, spec in model.steps.items()}
-    start, end = period.bounds()
-    in_version = and_(Task.dossier_id == Dossier.id, Dossier.procedure_version_id == version.id)
 
+    def step_of(bpmn_id: str) -> StepFigures:
+        return steps.setdefault(bpmn_id, StepFigures(bpmn_id, bpmn_id))
+
+    # A waiting step belongs to an open dossier (closing cancels every step still open), so the open dossiers of
+    # the version (ix_dossiers_open, a few per cent of the rows) lead to them, however busy the version.
+    in_version = and_(
+        Task.dossier_id == Dossier.id, Dossier.procedure_version_id == version.id, Dossier.closed_at.is_(None)
+    )
     waiting = db.session.execute(
-        _scoped(select(Task.bpmn_id, Task.due_at).join(Dossier, in_version).where(Task.state == TaskState.READY), scope)
-    ).all()
-    for bpmn_id, due_at in waiting:
-        step = steps.setdefault(bpmn_id, StepFigures(bpmn_id, bpmn_id))
-        step.waiting += 1
-        if due_at is not None and as_utc(due_at) < now:
-            step.waiting_overdue += 1
-
-    calendars: dict[int, object] = {}
-    durations: dict[str, list[float]] = defaultdict(list)
-    done = db.session.execute(
         _scoped(
-            select(Task.bpmn_id, Task.created_at, Task.completed_at, Task.due_at, Task.timeliness, Dossier.agency_id)
+            select(Task.bpmn_id, func.count(), func.sum(case((Task.due_at < now, 1), else_=0)))
             .join(Dossier, in_version)
-            .where(Task.state == TaskState.COMPLETED, Task.completed_at >= start, Task.completed_at < end),
+            .where(Task.state == TaskState.READY)
+            .group_by(Task.bpmn_id),
             scope,
         )
     ).all()
-    for bpmn_id, created_at, completed_at, due_at, timeliness, agency_id in done:
-        step = steps.setdefault(bpmn_id, StepFigures(bpmn_id, bpmn_id))
-        step.finished += 1
-        finished_at = as_utc(completed_at)
-        if timeliness == "late" or (timeliness is None and due_at is not None and finished_at > as_utc(due_at)):
-            step.late += 1
-        if agency_id not in calendars:
-            calendars[agency_id] = calendar_for(db.session.get(Agency, agency_id))  # type: ignore[arg-type]
-        calendar = calendars[agency_id]
-        durations[bpmn_id].append(calendar.working_hours_between(as_utc(created_at), finished_at))  # type: ignore[attr-defined]
-    for bpmn_id, values in durations.items():
-        steps[bpmn_id].median_hours = quantile(values, 0.5)
-        steps[bpmn_id].p90_hours = quantile(values, 0.9)
+    for bpmn_id, count, overdue in waiting:
+        step = step_of(bpmn_id)
+        step.waiting += count
+        step.waiting_overdue += overdue or 0
 
-    submit = model.submit_step.id if model.submit_step else None
-    flows, unplaced = _flows_taken(scope, version, start, end, set(model.steps), model.end_statuses, submit)
+    ended = db.session.execute(
+        _scoped(
+            select(StepDaily.bpmn_id, StepDaily.bucket, func.sum(StepDaily.finished), func.sum(StepDaily.late))
+            .where(StepDaily.version_id == version.id, StepDaily.day >= period.since, StepDaily.day <= period.until)
+            .group_by(StepDaily.bpmn_id, StepDaily.bucket),
+            scope,
+            StepDaily.agency_id,
+        )
+    ).all()
+    histograms: dict[str, dict[int, int]] = defaultdict(dict)
+    for bpmn_id, bucket, finished, late in ended:
+        step = step_of(bpmn_id)
+        step.finished += finished or 0
+        step.late += late or 0
+        histograms[bpmn_id][bucket] = finished or 0
+    for bpmn_id, histogram in histograms.items():
+        steps[bpmn_id].median_hours = quantile_of(histogram, 0.5)
+        steps[bpmn_id].p90_hours = quantile_of(histogram, 0.9)
+
+    flows, unplaced = _flows_taken(scope, version, period)
     ordered = [steps[k] for k in model.steps] + [s for k, s in steps.items() if k not in model.steps]
     ranked = sorted((s for s in ordered if s.waiting or s.finished), key=lambda s: s.score, reverse=True)
     agency = version.procedure.agency
     return WaitingView(version, period, ordered, flows, unplaced, calendar_for(agency).hours_per_day, ranked)
 
 
-def _flows_taken(
-    scope: LeaderScope,
-    version: ProcedureVersion,
-    start: datetime,
-    end: datetime,
-    steps: set[str],
-    ends: dict[str, int],
-    submit: str | None,
-) -> tuple[list[FlowFigures], int]:
+def _flows_taken(scope: LeaderScope, version: ProcedureVersion, period: Period) -> tuple[list[FlowFigures], int]:
     """How many times each sequence flow was taken by the steps that started in the period."""
     graph = graph_of(version)
     rows = db.session.execute(
         _scoped(
-            select(
-                Task.dossier_id,
-                Task.id,
-                Task.bpmn_id,
-                Task.state,
-                Task.created_at,
-                Task.completed_at,
-                Dossier.closed_at,
-                Dossier.status,
-            )
-            .join(Dossier, Dossier.id == Task.dossier_id)
-            .where(Dossier.procedure_version_id == version.id, Task.created_at >= start, Task.created_at < end),
+            select(FlowDaily.flow_id, func.sum(FlowDaily.taken))
+            .where(FlowDaily.version_id == version.id, FlowDaily.day >= period.since, FlowDaily.day <= period.until)
+            .group_by(FlowDaily.flow_id),
             scope,
-        ).order_by(Task.dossier_id, Task.created_at, Task.id)
+            FlowDaily.agency_id,
+        )
     ).all()
-    by_dossier: dict[int, list] = defaultdict(list)
-    for row in rows:
-        by_dossier[row.dossier_id].append(row)
-    taken: Counter[str] = Counter()
-    unplaced = 0
-    for tasks in by_dossier.values():
-        finished_at: dict[datetime, list[tuple[int, str]]] = defaultdict(list)
-        for t in tasks:
-            if t.state == TaskState.COMPLETED and t.completed_at is not None:
-                finished_at[as_utc(t.completed_at)].append((t.id, t.bpmn_id))
-        for index, t in enumerate(tasks):
-            # The steps that ended at the moment this one started led to it (the submit step starts and ends at once).
-            before = [bpmn_id for task_id, bpmn_id in finished_at.get(as_utc(t.created_at), []) if task_id != t.id]
-            through = steps
-            if before:
-                sources = tuple(dict.fromkeys(before))
-            elif index == 0:
-                # The applicant's submit step is done with the submission itself and leaves no task row.
-                sources, through = graph.starts, steps - {submit} if submit else steps
-            else:
-                continue  # a step opened by a timer or a parallel branch: no single step led to it
-            chain = path(graph, sources, {t.bpmn_id}, through)
-            if chain:
-                taken.update(chain)
-            else:
-                unplaced += 1
-        last = tasks[-1]
-        if (
-            last.closed_at is not None
-            and last.completed_at is not None
-            and as_utc(last.closed_at) == as_utc(last.completed_at)
-        ):
-            wanted = {e for e, status in ends.items() if status == last.status} or set(graph.ends)
-            chain = path(graph, (last.bpmn_id,), wanted, steps) or path(graph, (last.bpmn_id,), set(graph.ends), steps)
-            if chain:
-                taken.update(chain)
-            else:
-                unplaced += 1
+    taken = {flow_id: int(n or 0) for flow_id, n in rows}
     flows = [
         FlowFigures(fid, graph.names.get(s) or s, graph.names.get(t) or t, name, taken.get(fid, 0))
         for fid, (s, t, name) in graph.flows.items()
     ]
-    return flows, unplaced
+    return flows, taken.get(UNPLACED, 0)
 
 
 # -- workload --------------------------------------------------------------------------------------------------
@@ -347,7 +245,6 @@ class Load:
 
 def workload(scope: LeaderScope, period: Period, now: datetime, english: bool = False) -> tuple[list[Load], list[Load]]:
     """Per group and per officer of the leader's agencies: open tasks, overdue, finished in the period."""
-    start, end = period.bounds()
     group_stmt = (
         select(Group.id, Group.name, Group.name_en, Agency.name.label("agency"))
         .join(Agency, Agency.id == Group.agency_id)
@@ -384,19 +281,14 @@ def workload(scope: LeaderScope, period: Period, now: datetime, english: bool = 
             officer.open += n
             officer.overdue += late or 0
     done_rows = db.session.execute(
-        select(Task.group_id, Task.completed_by_id, func.count())
-        .where(
-            Task.group_id.in_(ids),
-            Task.state == TaskState.COMPLETED,
-            Task.completed_at >= start,
-            Task.completed_at < end,
-        )
-        .group_by(Task.group_id, Task.completed_by_id)
+        select(WorkDaily.group_id, WorkDaily.user_id, func.sum(WorkDaily.finished))
+        .where(WorkDaily.group_id.in_(ids), WorkDaily.day >= period.since, WorkDaily.day <= period.until)
+        .group_by(WorkDaily.group_id, WorkDaily.user_id)
     ).all()
     for group_id, user_id, n in done_rows:
-        groups[group_id].finished += n
-        if user_id is not None:
-            person(user_id, groups[group_id].agency).finished += n
+        groups[group_id].finished += n or 0
+        if user_id:
+            person(user_id, groups[group_id].agency).finished += n or 0
     if people:
         for user_id, name in db.session.execute(select(User.id, User.full_name).where(User.id.in_(list(people)))):
             people[user_id].label = name

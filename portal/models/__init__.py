@@ -10,6 +10,7 @@ from .notification import DeliveryStatus, Notification, NotificationChannel, Rem
 from .procedure import SERVICE_LEVELS, Procedure, ProcedureVersion
 from .sso import RoleMapping, SamlAssertionSeen, SsoIdentity
 from .stats import DailyStats, DossierFacts
+from .step_stats import FlowDaily, StepDaily, WorkDaily
 from .task import Task, TaskState
 from .user import Membership, User
 
@@ -29,6 +30,7 @@ __all__ = [
     "DossierFacts",
     "Draft",
     "DryRun",
+    "FlowDaily",
     "Group",
     "Incident",
     "IncidentState",
@@ -44,7 +46,9 @@ __all__ = [
     "SamlAssertionSeen",
     "SsoIdentity",
     "Status",
+    "StepDaily",
     "Task",
     "TaskState",
     "User",
+    "WorkDaily",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.time import utcnow
@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from .agency import Agency
     from .procedure import ProcedureVersion
     from .user import User
+
+
+# Timeline entries that carry a reason given to the citizen (the partial index below covers these only).
+REASON_EVENTS = "note IS NOT NULL AND note <> '' AND kind IN ('status', 'step_completed')"
 
 
 class Status:
@@ -50,6 +54,21 @@ class Dossier(Model):
         Index("ix_dossiers_applicant_created", "applicant_id", "created_at"),
         Index("ix_dossiers_agency_status", "agency_id", "status"),
         Index("ix_dossiers_agency_status_paused", "agency_id", "status", "sla_paused_at"),  # supplement tab
+        # The operations centre (bench/dashboard.py): the open dossiers alone (a few per cent of the rows) for
+        # today's open / due / overdue / waiting-for-the-citizen figures and where dossiers wait now; the moments
+        # of today's received / returned / refused figures (a day's rows, whatever the agency).
+        Index(
+            "ix_dossiers_open",
+            "agency_id",
+            "status",
+            "appointment_at",
+            "procedure_version_id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_dossiers_submitted_at", "submitted_at"),
+        Index("ix_dossiers_returned_at", "returned_at"),
+        Index("ix_dossiers_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +137,19 @@ class DossierEvent(Model):
     """One line of a dossier's timeline: who did what, when, at which step, and how the status moved."""
 
     __tablename__ = "dossier_events"
+    __table_args__ = (
+        # The reasons given to the citizen (refusals, stops, withdrawals, supplements): the last one of a dossier
+        # is read per ended dossier by the period pages (portal/ioc/period.py, REASON_KINDS must match).
+        Index(
+            "ix_dossier_events_reasons",
+            "dossier_id",
+            "at",
+            "id",
+            postgresql_include=["note"],
+            postgresql_where=text(REASON_EVENTS),
+            sqlite_where=text(REASON_EVENTS),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossiers.id"), index=True)

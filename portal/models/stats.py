@@ -4,8 +4,8 @@ Two tables (see portal/stats/aggregates.py for how they are maintained):
 
 - `stats_dossier_facts`: one row per dossier, what that dossier currently contributes to the figures (its days
   of submission, reception and outcome, channel, outcome, timeliness, processing time, supplement rounds,
-  rating). When a dossier changes, the difference between its old and new facts is added to the daily rows,
-  so nothing is counted twice and a rebuild from scratch gives the same numbers.
+  rating, whether its documents are digitised). When a dossier changes, the difference between its old and new
+  facts is added to the daily rows, so nothing is counted twice and a rebuild from scratch gives the same numbers.
 - `stats_daily`: per local day × agency × procedure, the counts and sums the period figures are read from.
   Fields are read through the procedure (procedures.field), provinces are the sum over all agencies.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Float, Index, Integer, SmallInteger, String
+from sqlalchemy import Boolean, Date, Float, Index, Integer, SmallInteger, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import Model
@@ -50,6 +50,7 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "rating_satisfied",
     "rating_very_satisfied",
     *BUCKET_COLUMNS,
+    "received_digitised",
 )
 SUM_COLUMNS: tuple[str, ...] = ("processing_hours",)
 
@@ -58,6 +59,12 @@ class DossierFacts(Model):
     """What one dossier contributes to the statistics now (no personal data: ids, days and numbers only)."""
 
     __tablename__ = "stats_dossier_facts"
+    # The dossiers behind a figure of the period pages (portal/ioc/period_dossiers.py): one range per day column.
+    __table_args__ = (
+        Index("ix_stats_facts_received", "received_day", "agency_id"),
+        Index("ix_stats_facts_outcome", "outcome", "outcome_day", "agency_id"),
+        Index("ix_stats_facts_rating", "rating_day", "agency_id"),
+    )
 
     # Not a foreign key: the facts of a deleted dossier are subtracted after the dossier's row is gone.
     dossier_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -74,6 +81,8 @@ class DossierFacts(Model):
     supplement_rounds: Mapped[int] = mapped_column(Integer, default=0)
     rating_level: Mapped[int | None] = mapped_column(SmallInteger)
     rating_day: Mapped[date | None] = mapped_column(Date)
+    # Received, with its documents held as files in the portal (see aggregates.digitised_of for the definition).
+    digitised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 def _count() -> Mapped[int]:
@@ -129,3 +138,4 @@ class DailyStats(Model):
     hours_b9: Mapped[int] = _count()
     hours_b10: Mapped[int] = _count()
     hours_b11: Mapped[int] = _count()
+    received_digitised: Mapped[int] = _count()  # received that day, documents held as files (digitised)

@@ -212,6 +212,31 @@ def supplement(dossier: Dossier, reason: str | None) -> Content:
     )
 
 
+def applicant_step(dossier: Dossier, task: Task, name_en: str | None, reason: str | None) -> Content:
+    """A step of the procedure that is the applicant's to do (not a request for documents): what and where."""
+    step = name_en if name_en and _is_english() else task.name
+    answer = portal_link("citizen.answer_request", dossier_id=dossier.id)
+    return Content(
+        subject=_("Dossier %(code)s: a step waits for you", code=dossier.code),
+        paragraphs=[
+            _("Your dossier waits for you to do this step: %(step)s. Please sign in and do it.", step=step),
+            *([_("The officer wrote: %(reason)s", reason=reason)] if reason else []),
+        ],
+        facts=[
+            *_dossier_facts(dossier),
+            (_("Step"), step),
+            *([(_("Due"), when(task.due_at))] if task.due_at else []),
+        ],
+        sms=_(
+            "MotCua: dossier %(code)s waits for you: %(step)s. Do it at %(url)s",
+            code=dossier.code,
+            step=step,
+            url=answer,
+        ),
+        links=[(_("Do this step"), answer), _dossier_link(dossier)],
+    )
+
+
 def refused(dossier: Dossier, reason: str | None) -> Content:
     return Content(
         subject=_("Dossier %(code)s: %(status)s", code=dossier.code, status=status_label(dossier.status)),
@@ -268,8 +293,14 @@ def _task_facts(task: Task, dossier: Dossier) -> list[tuple[str, str]]:
     return [*_dossier_facts(dossier), (_("Step"), task.name), (_("Due"), when(task.due_at))]
 
 
-def task_assigned(task: Task, dossier: Dossier, personal: bool) -> Content:
-    intro = _("This step was assigned to you.") if personal else _("A new step is waiting in your group's inbox.")
+def task_assigned(task: Task, dossier: Dossier, personal: bool, named: bool = False) -> Content:
+    """`personal`: the step is theirs; `named`: the step names them among others (camunda:candidateUsers)."""
+    if personal:
+        intro = _("This step was assigned to you.")
+    elif named:
+        intro = _("A new step is waiting in your inbox: you are one of the officers named to do it.")
+    else:
+        intro = _("A new step is waiting in your group's inbox.")
     return Content(
         subject=_("New task: %(step)s, dossier %(code)s", step=task.name, code=dossier.code),
         paragraphs=[intro],

@@ -33,6 +33,7 @@ from portal.extensions import db
 from portal.models import DeliveryStatus, Notification
 from portal.models import NotificationChannel as Ch
 
+from .attachments import attachments_for
 from .sms import gateway
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,9 @@ def _send(row: Notification) -> None:
     if row.channel == Ch.EMAIL:
         message = build_message(row.address or "", row.subject, row.body, row.body_html)
         message["Message-ID"] = message_id(row)
+        for item in attachments_for(row):
+            maintype, _, subtype = item.mimetype.partition("/")
+            message.add_attachment(item.data, maintype=maintype, subtype=subtype, filename=item.filename)
         send_message(message)
     elif row.channel == Ch.SMS:
         gateway().send(row.address or "", row.body, message_id(row))

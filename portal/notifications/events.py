@@ -5,16 +5,19 @@ They only add rows (notifications, planned reminders); sending happens after the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context
 from sqlalchemy import event
 
+from portal.dossiers.named import named_officers
 from portal.dossiers.runtime import APPLICANT_ROLE, DossierRun
 from portal.dossiers.signals import dossier_event
 from portal.extensions import db
 from portal.models import DossierEvent, Reminder, ReminderKind, Status, Task, TaskState, User
+from workflows.bpmn_model import StepSpec
 
 from . import content
 from .outbox import CITIZEN_CHANNELS, group_members, notify
@@ -72,18 +75,56 @@ def _moment(value: str | None) -> datetime | None:
 
 def _step_started(entry: DossierEvent, run: DossierRun) -> None:
     task = next((t for t in reversed(run.open_tasks) if t.bpmn_id == entry.step), None)
-    if task is None or task.role == APPLICANT_ROLE or task.group_id is None:
+    if task is None:
+        return
+    if task.role == APPLICANT_ROLE:
+        _applicant_step(task, run)
+        return
+    step = run.model.steps.get(task.bpmn_id)
+    if task.group_id is None and not (step is not None and step.named):
         return
     actor = run.actor.id if run.actor else None
-    for member in group_members([task.group_id], exclude=actor):
-        notify(
-            member,
-            "task_assigned",
-            lambda: content.task_assigned(task, run.dossier, personal=False),
-            dossier=run.dossier,
-            task=task,
-        )
+    for person, how in officers_told(task, step, exclude=actor):
+        notify(person, "task_assigned", _assigned(task, run, how), dossier=run.dossier, task=task)
     plan_reminders(task, run)
+
+
+def _assigned(task: Task, run: DossierRun, how: str) -> Callable[[], content.Content]:
+    return lambda: content.task_assigned(task, run.dossier, personal=how == "personal", named=how == "named")
+
+
+def officers_told(task: Task, step: StepSpec | None, exclude: int | None = None) -> list[tuple[User, str]]:
+    """Who hears of a new step, and how: the officer it is assigned to ("personal"); the members of its group
+    ("group"); the officers it names as candidates while nobody holds it ("named"). Each person once."""
+    told: dict[int, tuple[User, str]] = {}
+    if task.assignee_id is not None:
+        holder = db.session.get(User, task.assignee_id)
+        if holder is not None and holder.active:
+            told[holder.id] = (holder, "personal")
+    if task.group_id is not None:
+        for member in group_members([task.group_id]):
+            told.setdefault(member.id, (member, "group"))
+    if task.assignee_id is None:
+        for officer in named_officers(step):
+            told.setdefault(officer.id, (officer, "named"))
+    return [pair for user_id, pair in told.items() if user_id != exclude]
+
+
+def _applicant_step(task: Task, run: DossierRun) -> None:
+    """A step given to the applicant (the `applicant` role, `${initiator}`) waits for the citizen: they are told
+    as of a request. Not for the step they are doing now (their application), nor when the step's own status is
+    the request for documents: that status change tells them already."""
+    step = run.model.steps.get(task.bpmn_id)
+    if (run.actor is not None and run.actor.id == run.dossier.applicant_id) or task.kind == "submit":
+        return
+    if step is not None and step.status == Status.SUPPLEMENT:
+        return
+    reason = _last_reason(run)
+    if task.kind == "supplement":
+        _to_citizen(run, "supplement", lambda: content.supplement(run.dossier, reason))
+    else:
+        name_en = step.name_en if step is not None else None
+        _to_citizen(run, "applicant_step", lambda: content.applicant_step(run.dossier, task, name_en, reason))
 
 
 def plan_reminders(task: Task, run: DossierRun) -> None:

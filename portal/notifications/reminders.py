@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.core.sql import rows_changed
 from portal.core.time import utcnow
 from portal.core.web import unit_of_work
+from portal.dossiers.named import named_officers, step_of
 from portal.extensions import db
 from portal.models import Reminder, ReminderKind, Task, TaskState, User
 
@@ -74,7 +75,12 @@ def send_reminder(reminder_id: int, now: datetime) -> bool:
 
 
 def _remind(reminder: Reminder, task: Task) -> None:
-    people = [task.assignee] if task.assignee is not None else group_members([task.group_id] if task.group_id else [])
+    """The officer who holds the step; else its group's members and the officers it names."""
+    if task.assignee is not None:
+        people = [task.assignee]
+    else:
+        members = group_members([task.group_id] if task.group_id else [])
+        people = list({u.id: u for u in [*members, *named_officers(step_of(task))]}.values())
     for person in people:
         if person is None or not person.active:
             continue
@@ -105,4 +111,6 @@ def _holder(task: Task) -> str:
     assignee: User | None = task.assignee
     if assignee is not None:
         return assignee.full_name
-    return task.group.name if task.group is not None else ""
+    if task.group is not None:
+        return task.group.name
+    return ", ".join(u.full_name for u in named_officers(step_of(task)))

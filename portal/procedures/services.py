@@ -20,7 +20,7 @@ from portal.core.errors import NotFound, ServiceError
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Agency, Group, Procedure, ProcedureVersion, User
-from workflows.bpmn_model import ProcedureModel, parse_xml, read_model
+from workflows.bpmn_model import ProcedureModel, named_people, parse_xml, read_model
 from workflows.engine import CompiledProcess, cached_process, compile_process
 from workflows.validation import Problem, validate_bpmn, validate_dmn
 from workflows.validation.dmn import split_tables
@@ -64,6 +64,16 @@ def has_layout(bpmn_xml: bytes | str) -> bool:
 def agency_roles(agency: Agency) -> set[str]:
     roles = db.session.scalars(select(Group.role).where(Group.agency_id == agency.id, Group.active)).all()
     return {*roles, APPLICANT_ROLE}
+
+
+def known_officers(bpmn_xml: bytes) -> set[str]:
+    """The emails (lower case) of the active officers among the people the file's steps name."""
+    names = named_people(parse_xml(bpmn_xml))
+    if not names:
+        return set()
+    email = func.lower(User.email)
+    rows = db.session.scalars(select(email).where(email.in_(names), User.kind == "officer", User.active))
+    return {e for e in rows if e}
 
 
 def _resolve_agency(model: ProcedureModel, agency_code: str | None, path: str) -> Agency | Problem:
@@ -112,7 +122,9 @@ def deploy(
     agency = _resolve_agency(model, agency_code, path)
     if isinstance(agency, Problem):
         return DeployResult([agency])
-    role_problems = validate_bpmn(bpmn_xml, path, dmn_files, known_roles=agency_roles(agency))
+    role_problems = validate_bpmn(
+        bpmn_xml, path, dmn_files, known_roles=agency_roles(agency), known_people=known_officers(bpmn_xml)
+    )
     if role_problems:
         return DeployResult(role_problems)
 

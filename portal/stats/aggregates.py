@@ -12,6 +12,9 @@ two transactions never wait on each other in a cycle.
 events and replaces both tables; since the same `facts_of()` and `contributions()` are used, it gives the same
 numbers as the incremental path.
 
+Digitised dossiers: see `digitised_of()`. A file attached to a dossier (or one removed from it) re-reads that
+dossier's facts, as a change of the dossier's own row does.
+
 Processing time: working hours of the agency's calendar from reception to the end of processing, minus the time
 the clock stood still for the citizen's supplement (`sla_paused_hours`; for calendar-day procedures that pause
 is in calendar hours and is converted at the calendar's hours per working day over 24).
@@ -27,13 +30,23 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Table, delete, event, func, insert, select
+from sqlalchemy import Table, delete, event, func, insert, inspect, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.core.time import as_utc, utcnow
 from portal.extensions import db
-from portal.models import Agency, Channel, Dossier, DossierEvent, Procedure, ProcedureVersion, Rating, Status
+from portal.models import (
+    Agency,
+    Attachment,
+    Channel,
+    Dossier,
+    DossierEvent,
+    Procedure,
+    ProcedureVersion,
+    Rating,
+    Status,
+)
 from portal.models.stats import BUCKET_COLUMNS, HOUR_BUCKETS, DailyStats, DossierFacts
 
 DAILY = cast("Table", DailyStats.__table__)
@@ -82,6 +95,7 @@ class Facts:
     supplement_rounds: int = 0
     rating_level: int | None = None
     rating_day: date | None = None
+    digitised: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,9 +136,11 @@ def facts_of(
     rating: tuple[int, date | None] | None,
     hours: Callable[[datetime, datetime], float],
     online_level: str | None = None,
+    digitised: bool = False,
 ) -> Facts:
     """The dossier's contribution now. `hours(a, b)` gives working hours between two moments (the agency's
-    calendar); `online_level` keeps the service level recorded when the dossier was first seen."""
+    calendar); `online_level` keeps the service level recorded when the dossier was first seen; `digitised` says
+    whether `digitised_of()` finds the dossier's documents held as files (it counts only once received)."""
     outcome, ended_at = outcome_of(dossier)
     processing = None
     if outcome == "finished" and dossier.received_at is not None and ended_at is not None:
@@ -147,6 +163,7 @@ def facts_of(
         supplement_rounds=supplement_rounds,
         rating_level=rating[0] if rating else None,
         rating_day=rating[1] if rating else None,
+        digitised=digitised and dossier.received_at is not None,
     )
 
 
@@ -176,6 +193,8 @@ def contributions(facts: Facts | None) -> dict[Key, Counter[str]]:
         level_column = ONLINE_LEVELS.get(facts.online_level or "")
         if facts.channel == Channel.ONLINE and level_column:
             add(facts.received_day, **{level_column: 1})
+        if facts.digitised:
+            add(facts.received_day, received_digitised=1)
     if facts.outcome is not None and facts.outcome_day is not None:
         if facts.outcome == "finished":
             add(facts.outcome_day, finished=1)
@@ -298,6 +317,7 @@ def _after_flush(session: Session, _context: Any) -> None:
     deleted: set[int] = set()
     new_rounds: Counter[int] = Counter()
     new_ratings: dict[int, Rating] = {}
+    files: set[int] = set()  # dossiers that gained or lost a file
     for obj in session.new:
         if isinstance(obj, Dossier):
             changed[obj.id] = obj
@@ -305,41 +325,73 @@ def _after_flush(session: Session, _context: Any) -> None:
             new_rounds[obj.dossier_id] += 1
         elif isinstance(obj, Rating):
             new_ratings[obj.dossier_id] = obj
+        elif isinstance(obj, Attachment) and obj.dossier_id is not None:
+            files.add(obj.dossier_id)
     for obj in session.dirty:
         if isinstance(obj, Dossier) and session.is_modified(obj, include_collections=False):
             changed[obj.id] = obj
         elif isinstance(obj, Rating):
             new_ratings[obj.dossier_id] = obj
+        elif isinstance(obj, Attachment) and session.is_modified(obj, include_collections=False):
+            files.update(_dossier_ids_of(obj))
     for obj in session.deleted:
         if isinstance(obj, Dossier):
             deleted.add(obj.id)
-    touched = set(changed) | set(new_rounds) | set(new_ratings) | deleted
+        elif isinstance(obj, Attachment) and obj.dossier_id is not None:
+            files.add(obj.dossier_id)
+    touched = set(changed) | set(new_rounds) | set(new_ratings) | deleted | files
     if not touched:
         return
     with session.no_autoflush:
-        _update(session, touched, changed, deleted, new_rounds, new_ratings)
+        _update(session, touched, Changes(changed, deleted, new_rounds, new_ratings, files))
 
 
-def _update(
-    session: Session,
-    touched: set[int],
-    changed: dict[int, Dossier],
-    deleted: set[int],
-    new_rounds: Counter[int],
-    new_ratings: dict[int, Rating],
-) -> None:
+def _dossier_ids_of(attachment: Attachment) -> set[int]:
+    """The dossier a changed attachment belongs to now, and the one it belonged to before the flush."""
+    history = inspect(attachment).attrs.dossier_id.history
+    return {i for i in (*history.added, *history.deleted, *history.unchanged) if i is not None}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one flush wrote that the statistics follow."""
+
+    changed: dict[int, Dossier]
+    deleted: set[int]
+    new_rounds: Counter[int]
+    new_ratings: dict[int, Rating]
+    files: set[int]
+
+
+def _update(session: Session, touched: set[int], flushed: Changes) -> None:
     tz = _tz()
     stored = _stored_facts(session, touched)
+    dossiers: dict[int, Dossier | None] = {}
+    for dossier_id in sorted(touched):
+        if dossier_id not in flushed.deleted:
+            dossiers[dossier_id] = flushed.changed.get(dossier_id) or session.get(Dossier, dossier_id)
+    # Digitised stays digitised while neither the dossier's files nor its reception time change: ask only then.
+    kept = {i for i, d in dossiers.items() if d is not None and _still_digitised(d, stored.get(i), flushed.files)}
+    ask = [i for i, d in dossiers.items() if d is not None and d.received_at is not None and i not in kept]
+    digitised = kept | digitised_of(session, ask)
     changes: dict[Key, Counter[str]] = defaultdict(Counter)
     for dossier_id in sorted(touched):
         old = stored.get(dossier_id)
-        if dossier_id in deleted:
+        if dossier_id in flushed.deleted:
             new = None
         else:
-            dossier = changed.get(dossier_id) or session.get(Dossier, dossier_id)
+            dossier = dossiers.get(dossier_id)
             if dossier is None:
                 continue
-            new = _current_facts(session, dossier, old, tz, new_rounds[dossier_id], new_ratings.get(dossier_id))
+            new = _current_facts(
+                session,
+                dossier,
+                old,
+                tz,
+                flushed.new_rounds[dossier_id],
+                flushed.new_ratings.get(dossier_id),
+                digitised=dossier_id in digitised,
+            )
         if new == old:
             continue
         for key, delta in difference(old, new).items():
@@ -348,8 +400,21 @@ def _update(
     apply(session, {key: dict(values) for key, values in changes.items()})
 
 
+def _still_digitised(dossier: Dossier, old: Facts | None, files: set[int]) -> bool:
+    if old is None or not old.digitised or dossier.id in files or dossier.received_at is None:
+        return False
+    return not inspect(dossier).attrs.received_at.history.has_changes()
+
+
 def _current_facts(
-    session: Session, dossier: Dossier, old: Facts | None, tz: ZoneInfo, added_rounds: int, rating: Rating | None
+    session: Session,
+    dossier: Dossier,
+    old: Facts | None,
+    tz: ZoneInfo,
+    added_rounds: int,
+    rating: Rating | None,
+    *,
+    digitised: bool,
 ) -> Facts:
     if old is not None:  # what cannot change is carried over; the rest comes from the dossier's row
         meta = ProcedureMeta(old.procedure_id, old.online_level or "", "working")
@@ -375,6 +440,7 @@ def _current_facts(
         rating=given,
         hours=hours,
         online_level=old.online_level if old is not None else None,
+        digitised=digitised,
     )
 
 
@@ -394,6 +460,33 @@ def supplement_rounds_of(session: Session, ids: list[int]) -> dict[int, int]:
         .group_by(DossierEvent.dossier_id)
     )
     return {int(dossier_id): int(count) for dossier_id, count in rows}
+
+
+def digitised_of(session: Session, ids: list[int]) -> set[int]:
+    """Which of these dossiers are digitised: received, with their documents held as files in the portal.
+
+    Definition. A received dossier is digitised when at least one file attached to it is
+    - a file of its applicant (`uploaded_by_id` is the dossier's applicant): what they attached to the application
+      or to a supplement, uploaded online or at the desk on their account, whenever it came; or
+    - an officer's file uploaded no later than the reception (`created_at <= received_at`): a scan of the papers
+      the desk attaches while it receives them.
+    Officers' files uploaded after the reception (inspection records, the electronic copy of the result) do not
+    count: they are the agency's documents, not the dossier's submitted ones. The dossier is counted on its day of
+    reception; a file that arrives later (a supplement) still makes it count there.
+    """
+    if not ids:
+        return set()
+    found = session.scalars(
+        select(Attachment.dossier_id)
+        .join(Dossier, Dossier.id == Attachment.dossier_id)
+        .where(
+            Attachment.dossier_id.in_(ids),
+            Dossier.received_at.is_not(None),
+            or_(Attachment.uploaded_by_id == Dossier.applicant_id, Attachment.created_at <= Dossier.received_at),
+        )
+        .distinct()
+    )
+    return {int(i) for i in found if i is not None}
 
 
 def ratings_of(session: Session, ids: list[int], tz: ZoneInfo) -> dict[int, tuple[int, date | None]]:
@@ -457,6 +550,7 @@ def rebuild(session: Session, batch: int = 1000) -> Iterator[int]:
         ids = [row.id for row in rows]
         rounds = supplement_rounds_of(session, ids)
         ratings = ratings_of(session, ids, tz)
+        digitised = digitised_of(session, ids)
         facts_rows = []
         for row in rows:
             if row.procedure_version_id not in metas:
@@ -468,6 +562,7 @@ def rebuild(session: Session, batch: int = 1000) -> Iterator[int]:
                 supplement_rounds=rounds.get(row.id, 0),
                 rating=ratings.get(row.id),
                 hours=hours_of[row.agency_id],
+                digitised=row.id in digitised,
             )
             facts_rows.append({"dossier_id": row.id, **asdict(facts)})
             for key, values in contributions(facts).items():

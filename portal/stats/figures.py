@@ -8,8 +8,8 @@ The API other pages build on (leaders' dashboards, ranking, the Decision 766 ind
 - `by_agency(period, …)`, `by_field(period, …)`, `by_procedure(period, …)` -> lists of `Row` (a key, its
   names, and its `Figures`), sorted by name; `by_month(period, …)` -> one `Row` per calendar month.
 - `Figures` holds the raw counts (additive: figures of two selections can be added with `+`) and derived shares
-  and times as properties (`on_time_share`, `satisfaction_share`, `average_hours`, `p90_hours`, …). A share is
-  None when its denominator is 0, so pages show "–" rather than a made-up 0 %.
+  and times as properties (`on_time_share`, `satisfaction_share`, `digitised_share`, `average_hours`, `p90_hours`,
+  …). A share is None when its denominator is 0, so pages show "–" rather than a made-up 0 %.
 
 Each count is taken on the day it happened (see DailyStats): "received in March" are dossiers received in March;
 "finished on time in March" are dossiers whose processing ended in March.
@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import Agency, Procedure
@@ -150,6 +151,7 @@ class Figures:
     received_post: int = 0
     received_full_online: int = 0
     received_partial_online: int = 0
+    received_digitised: int = 0
     finished: int = 0
     finished_early: int = 0
     finished_on_time: int = 0
@@ -177,9 +179,9 @@ class Figures:
 
     def __add__(self, other: Figures) -> Figures:
         values: dict[str, Any] = {}
-        for f in fields(self):
-            a, b = getattr(self, f.name), getattr(other, f.name)
-            values[f.name] = tuple(x + y for x, y in zip(a, b, strict=True)) if isinstance(a, tuple) else a + b
+        for name in _FIGURE_FIELDS:
+            a, b = getattr(self, name), getattr(other, name)
+            values[name] = tuple(x + y for x, y in zip(a, b, strict=True)) if isinstance(a, tuple) else a + b
         return Figures(**values)
 
     # -- derived -------------------------------------------------------------------------------------------
@@ -222,6 +224,11 @@ class Figures:
         return None if not self.received else self.received_online / self.received
 
     @property
+    def digitised_share(self) -> float | None:
+        """Received dossiers whose documents are held as files in the portal (aggregates.digitised_of)."""
+        return None if not self.received else self.received_digitised / self.received
+
+    @property
     def average_hours(self) -> float | None:
         """Mean processing time in working hours (reception to end of processing, supplement waits excluded)."""
         return None if not self.processing_count else self.processing_hours / self.processing_count
@@ -261,9 +268,16 @@ class Row:
     agency_id: int | None = None
 
 
+_FIGURE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Figures))
+_NAMES: tuple[str, ...] = (*COUNT_COLUMNS, *SUM_COLUMNS)
+_SUMS: list[Any] = []
+
+
 def _sums() -> list[Any]:
-    table = DailyStats.__table__
-    return [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in (*COUNT_COLUMNS, *SUM_COLUMNS)]
+    if not _SUMS:  # built once: the same expressions serve every query
+        table = DailyStats.__table__
+        _SUMS.extend(func.coalesce(func.sum(table.c[name]), 0).label(name) for name in _NAMES)
+    return _SUMS
 
 
 def _filtered(query: Any, period: Period, agency_id: int | None, procedure_id: int | None, field_: str | None) -> Any:
@@ -280,6 +294,62 @@ def _filtered(query: Any, period: Period, agency_id: int | None, procedure_id: i
     return query
 
 
+# -- one read per selection ------------------------------------------------------------------------------------
+#
+# A page asks for the same selection several ways (the total, per agency, per procedure, per field, per month).
+# The daily rows of a selection are read once summed per agency × procedure (and once per month, when months are
+# asked for), and every answer is added up from those cells: a page costs one or two scans of its period, whatever
+# it shows. The cells are kept on the database session until its next flush or the end of its transaction (one
+# request's reads, never staler than the request).
+
+_MEMO = "stats.figures.cells"
+
+
+@dataclass(frozen=True)
+class _Cell:
+    key: tuple[Any, ...]  # (agency id, procedure id), or ("YYYY-MM",)
+    values: tuple[Any, ...]  # in the order of _NAMES
+
+
+def _cells(
+    period: Period, agency_id: int | None, procedure_id: int | None, field_: str | None, by_month: bool = False
+) -> list[_Cell]:
+    memo: dict[tuple, list[_Cell]] = db.session.info.setdefault(_MEMO, {})
+    key = (period.start, period.end, agency_id, procedure_id, field_, by_month)
+    if key in memo:
+        return memo[key]
+    wider = (period.start, period.end, agency_id, None, field_, False)
+    if procedure_id is not None and not by_month and wider in memo:
+        return [cell for cell in memo[wider] if cell.key[1] == procedure_id]
+    table = DailyStats.__table__
+    keys: tuple[Any, ...]
+    if by_month:
+        keys = (func.extract("year", table.c.day), func.extract("month", table.c.day))
+    else:
+        keys = (table.c.agency_id, table.c.procedure_id)
+    query = _filtered(select(*keys, *_sums()), period, agency_id, procedure_id, field_).group_by(*keys)
+    rows = db.session.execute(query).all()
+    if by_month:
+        cells = [_Cell((f"{int(r[0]):04d}-{int(r[1]):02d}",), tuple(r[2:])) for r in rows]
+    else:
+        cells = [_Cell((int(r[0]), int(r[1])), tuple(r[2:])) for r in rows]
+    memo[key] = cells
+    return cells
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def _summed(cells: Sequence[_Cell], key: Callable[[_Cell], Any]) -> dict[Any, Figures]:
+    sums: dict[Any, list[Any]] = {}
+    for cell in cells:
+        k = key(cell)
+        found = sums.get(k)
+        sums[k] = list(cell.values) if found is None else [a + b for a, b in zip(found, cell.values, strict=True)]
+    return {k: Figures.from_sums(dict(zip(_NAMES, values, strict=True))) for k, values in sums.items()}
+
+
 def totals(
     period: Period,
     *,
@@ -288,15 +358,11 @@ def totals(
     field: str | None = None,
 ) -> Figures:
     """The figures of one selection (None = all agencies / procedures / fields, i.e. the whole province)."""
-    query = _filtered(select(*_sums()), period, agency_id, procedure_id, field)
-    row = db.session.execute(query).mappings().one()
-    return Figures.from_sums(dict(row))
+    return _summed(_cells(period, agency_id, procedure_id, field), lambda c: None).get(None, Figures())
 
 
 def by_agency(period: Period, *, field: str | None = None) -> list[Row]:
-    table = DailyStats.__table__
-    query = _filtered(select(table.c.agency_id, *_sums()), period, None, None, field).group_by(table.c.agency_id)
-    sums = {row["agency_id"]: Figures.from_sums(dict(row)) for row in db.session.execute(query).mappings()}
+    sums = _summed(_cells(period, None, None, field), lambda c: c.key[0])
     columns = (Agency.id, Agency.code, Agency.name, Agency.name_en)
     agencies = db.session.execute(select(*columns).where(Agency.id.in_(sums)))
     rows = [Row(a.id, a.name, a.name_en, sums[a.id], code=a.code) for a in agencies]
@@ -304,10 +370,7 @@ def by_agency(period: Period, *, field: str | None = None) -> list[Row]:
 
 
 def by_procedure(period: Period, *, agency_id: int | None = None, field: str | None = None) -> list[Row]:
-    table = DailyStats.__table__
-    query = _filtered(select(table.c.procedure_id, *_sums()), period, agency_id, None, field)
-    query = query.group_by(table.c.procedure_id)
-    sums = {row["procedure_id"]: Figures.from_sums(dict(row)) for row in db.session.execute(query).mappings()}
+    sums = _summed(_cells(period, agency_id, None, field), lambda c: c.key[1])
     procedures = db.session.execute(
         select(Procedure.id, Procedure.code, Procedure.name, Procedure.name_en, Procedure.agency_id).where(
             Procedure.id.in_(sums)
@@ -336,12 +399,8 @@ def by_month(
     field: str | None = None,
 ) -> list[Row]:
     """One row per calendar month the period touches (each month cut to the period)."""
-    out = []
-    for month in period.months():
-        part = Period(max(month.start, period.start), min(month.end, period.end), "custom")
-        figures = totals(part, agency_id=agency_id, procedure_id=procedure_id, field=field)
-        out.append(Row(month.key, month.key, None, figures))
-    return out
+    sums = _summed(_cells(period, agency_id, procedure_id, field, by_month=True), lambda c: c.key[0])
+    return [Row(month.key, month.key, None, sums.get(month.key, Figures())) for month in period.months()]
 
 
 def known_fields() -> Sequence[str]:
@@ -350,3 +409,8 @@ def known_fields() -> Sequence[str]:
             select(Procedure.field).where(Procedure.field.is_not(None)).distinct().order_by(Procedure.field)
         )
     )
+
+
+for _name in ("after_flush", "after_transaction_end"):
+    if not event.contains(Session, _name, _forget):
+        event.listen(Session, _name, _forget)

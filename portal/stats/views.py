@@ -11,12 +11,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Agency, Procedure
 from portal.stats import figures as fig
+from portal.stats import index766
+from portal.stats.export import export_response
 from portal.stats.figures import BadPeriod, Figures, Period
 
 bp = Blueprint("stats", __name__)
@@ -50,6 +53,8 @@ OPEN_DATA_COLUMNS = (
     "satisfaction_rate",
     "average_processing_hours",
     "p90_processing_hours",
+    "received_digitised",
+    "digitised_rate",
 )
 
 
@@ -96,6 +101,12 @@ def statistics():
     period, agency, field = _period(), _agency(), _field()
     agency_id = agency.id if agency else None
     summary = fig.totals(period, agency_id=agency_id, field=field)
+    # The Decision 766 index is per agency, over all fields (see portal/stats/index766.py).
+    index = index766.index_for(period, [agency_id] if agency_id else None, province=agency is None)
+    title = _("Decision 766 index")
+    download = export_response({"index766": index766.as_table(index, "index766", title)}, period.key)
+    if download is not None:
+        return download
     return render_template(
         "stats/statistics.html",
         period=period,
@@ -108,6 +119,8 @@ def statistics():
         procedures=fig.by_procedure(period, agency_id=agency_id, field=field),
         months=fig.by_month(period, agency_id=agency_id, field=field) if period.kind != "month" else [],
         open_months=[m for m in period.months() if m.start <= _today()][-12:],
+        index=index,
+        unsupported=index766.UNSUPPORTED,
     )
 
 
@@ -151,6 +164,8 @@ def open_data_record(month: str, agency: Agency | None, procedure: Procedure | N
         "satisfaction_rate": _rate(f.satisfaction_share),
         "average_processing_hours": _hours(f.average_hours),
         "p90_processing_hours": _hours(f.p90_hours),
+        "received_digitised": f.received_digitised,
+        "digitised_rate": _rate(f.digitised_share),
     }
 
 

@@ -10,6 +10,7 @@ Modules, in the order `validate_bpmn` runs them:
 - `structure`: size, XML safety, well-formedness, the XSD schema, one executable process;
 - `elements`: supported BPMN elements and Camunda extensions, script and business rule tasks;
 - `steps`: process and step properties, roles, forms;
+- `ids`: ids of form fields and enum options that are also the ids of BPMN elements;
 - `expressions`: conditions, scripts, timers and message payloads, and the names they may read;
 - `graph`: references, sequence flows, gateways, loops of automatic steps;
 - `spiff`: what SpiffWorkflow's own parser says about an otherwise clean file;

@@ -12,6 +12,7 @@ from workflows.validation.dmn import load_decisions
 from workflows.validation.elements import check_elements
 from workflows.validation.expressions import check_expressions
 from workflows.validation.graph import check_gateways, check_loops, check_references
+from workflows.validation.ids import check_ids
 from workflows.validation.limits import check_limits
 from workflows.validation.problems import Problem, Report, run_checks
 from workflows.validation.spiff import check_spiff
@@ -20,21 +21,29 @@ from workflows.validation.structure import check_processes, check_schema, load
 
 
 def validate_bpmn(
-    xml: bytes, path: str, dmn_files: Sequence[tuple[str, bytes]] = (), known_roles: Collection[str] | None = None
+    xml: bytes,
+    path: str,
+    dmn_files: Sequence[tuple[str, bytes]] = (),
+    known_roles: Collection[str] | None = None,
+    known_people: Collection[str] | None = None,
 ) -> list[Problem]:
-    """Every problem that keeps the file from being published; an empty list means it can run."""
+    """Every problem that keeps the file from being published; an empty list means it can run.
+
+    `known_roles`: the group roles of the handling agency; `known_people`: the emails (lower case) of the active
+    officers among those the file names (camunda:assignee, camunda:candidateUsers). None leaves them unchecked."""
     report = Report(path)
     try:
         root = load(xml, report, (BPMN_NS,), "BPMN")
         if root is None:
             return report.sorted()
-        ctx = Context(root, xml, report, load_decisions(dmn_files), known_roles)
+        ctx = Context(root, xml, report, load_decisions(dmn_files), known_roles, known_people=known_people)
         run_checks(
             [
                 lambda: check_schema(root, report),
                 lambda: check_processes(ctx),
                 lambda: check_elements(ctx),
                 lambda: check_steps(ctx),
+                lambda: check_ids(ctx),
                 lambda: check_limits(ctx),
                 lambda: check_expressions(ctx),
                 lambda: check_gateways(ctx),

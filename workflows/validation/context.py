@@ -33,6 +33,8 @@ class Context:
     decisions: dict[str, Decision]
     known_roles: Collection[str] | None
     known_names: set[str] = field(default_factory=set)
+    # Emails (lower case) of the active officers the file names; None: people are not checked (no database).
+    known_people: Collection[str] | None = None
 
 
 def names(text: str) -> frozenset[str]:

@@ -31,7 +31,7 @@ SUPPORTED_ELEMENTS = (
     | frozenset(TIMER_KINDS)
 )
 CAMUNDA_ALLOWED = names(
-    "properties property formData formField validation constraint value failedJobRetryTimeCycle in out"
+    "properties property formData formField formProperty validation constraint value failedJobRetryTimeCycle in out"
 )
 
 

@@ -48,7 +48,7 @@ def _collect_known_names(ctx: Context) -> dict[etree._Element, set[str]]:
     """Fill ctx.known_names; return, per script, the names known before it runs (everything but its own)."""
     names = ctx.known_names
     names.update(EXPRESSION_FUNCTIONS, SAFE_BUILTINS)
-    names.update(f.get("id") or "" for f in ctx.root.iter(camunda("formField")))
+    names.update(f.get("id") or "" for f in ctx.root.iter(camunda("formField"), camunda("formProperty")))
     scripts = {node: _assigned_names(source) for node, _what, mode, source in _expressions(ctx.root) if mode == "exec"}
     for node in bpmn_nodes(ctx.root, "messageEventDefinition"):
         # SpiffWorkflow stores a caught message's payload there, else in `<event id>_Response`.

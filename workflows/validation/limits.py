@@ -9,7 +9,17 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from lxml import etree
 
-from workflows.bpmn_model import BPMN_NS, NSMAP, lane_roles, local, main_processes, properties, step_role
+from workflows.bpmn_model import (
+    BPMN_NS,
+    NSMAP,
+    form_nodes,
+    lane_roles,
+    local,
+    main_processes,
+    properties,
+    start_forms,
+    step_role,
+)
 from workflows.validation.context import Context, bpmn_nodes
 
 ID = 100  # Procedure.key, ProcedureVersion.process_id, Task.bpmn_id, DossierEvent.step, Attachment.field
@@ -51,9 +61,9 @@ def check_limits(ctx: Context) -> None:
             _too_long(ctx, node, "id", node.get("id") or "", ID)
             _too_long(ctx, node, "name", node.get("name") or "", STEP_NAME)
     lanes = lane_roles(ctx.root)
-    for task in bpmn_nodes(ctx.root, "userTask"):
+    for task in [*bpmn_nodes(ctx.root, "userTask"), *start_forms(ctx.root)]:
         _too_long(ctx, task, "role", step_role(task, lanes) or "", ROLE)
-        for field in task.findall("bpmn:extensionElements/camunda:formData/camunda:formField", NSMAP):
+        for field in form_nodes(task):
             _too_long(ctx, field, "id", field.get("id") or "", ID)
             if field.get("id") == "decision":
                 for option in field.findall("camunda:value", NSMAP):

@@ -9,7 +9,19 @@ from collections.abc import Callable, Sequence
 from flask_babel import gettext as _
 from lxml import etree
 
-from workflows.bpmn_model import NSMAP, lane_roles, main_processes, step_role
+from workflows.bpmn_model import (
+    CAMUNDA_NS,
+    NSMAP,
+    form_nodes,
+    initiator_names,
+    is_initiator,
+    lane_roles,
+    local,
+    main_processes,
+    people,
+    start_forms,
+    step_role,
+)
 from workflows.scripting import EXPRESSION_FUNCTIONS
 from workflows.validation.context import Context, bpmn_nodes, property_nodes, span_ok
 from workflows.validation.problems import Report
@@ -23,6 +35,9 @@ SERVICE_LEVELS = ("full_online", "partial_online", "public_service")
 APPLICANT = "applicant"
 
 _ROLE = re.compile(r"[A-Za-z0-9_.-]+")
+_EXPRESSION = re.compile(r"[$#]\{")
+# Form property attributes (Activiti's forms) that compute or rename the value: the portal does neither.
+UNSUPPORTED_PROPERTY_ATTRIBUTES = ("expression", "variable")
 
 
 # ---------------------------------------------------------------------------------------------- process
@@ -55,10 +70,14 @@ def check_process_property(prop: etree._Element, report: Report) -> None:
 
 def check_steps(ctx: Context) -> None:
     lanes = lane_roles(ctx.root)
-    submits: list[etree._Element] = []
+    initiators = initiator_names(ctx.root)
+    submits: list[etree._Element] = start_forms(ctx.root)  # Camunda's start form is the application form
+    for event in submits:
+        _check_step_properties(event, ctx.report, allowed=("status",))
+        _check_form(event, "submit", ctx.report)
     for task in bpmn_nodes(ctx.root, "userTask"):
         kind = _check_step_properties(task, ctx.report)
-        role = _check_role(task, lanes, ctx)
+        role = _check_role(task, lanes, initiators, ctx)
         if kind == "submit":
             submits.append(task)
             if role != APPLICANT:
@@ -66,24 +85,82 @@ def check_steps(ctx: Context) -> None:
         _check_form(task, kind, ctx.report)
     processes = main_processes(ctx.root)
     if not submits and processes:
-        ctx.report.add(processes[0], _("no user task has kind submit (the applicant's application form)"))
-    for extra in submits[1:]:
         ctx.report.add(
-            extra, _("a second submit step; a procedure has exactly one (the first is %(id)s)", id=submits[0].get("id"))
+            processes[0],
+            _("no application form: no user task has kind submit and the start event has no form (camunda:formData)"),
         )
+    for extra in submits[1:]:
+        if local(submits[0].tag) == "startEvent":
+            reason = _(
+                "a second application form (a start form or a submit step); a procedure has exactly one "
+                "(the first is %(id)s)",
+                id=submits[0].get("id"),
+            )
+        else:
+            reason = _(
+                "a second submit step; a procedure has exactly one (the first is %(id)s)", id=submits[0].get("id")
+            )
+        ctx.report.add(extra, reason)
     for end in bpmn_nodes(ctx.root, "endEvent"):
         _check_step_properties(end, ctx.report, allowed=("status",))
 
 
-def _check_role(task: etree._Element, lanes: dict[str, str], ctx: Context) -> str | None:
-    role = step_role(task, lanes)
+def _check_role(task: etree._Element, lanes: dict[str, str], initiators: frozenset[str], ctx: Context) -> str | None:
+    role = step_role(task, lanes, initiators)
+    named = _check_people(task, initiators, ctx)
     if not role:
-        ctx.report.add(task, _("user task has no role: set camunda:candidateGroups or put it in a lane"))
+        if not named:  # else a step of the officers it names
+            ctx.report.add(
+                task,
+                _(
+                    "user task has no role: set camunda:candidateGroups, camunda:assignee or "
+                    "camunda:candidateUsers, or put it in a lane"
+                ),
+            )
     elif not _ROLE.fullmatch(role):
         ctx.report.add(task, _("role %(role)s must be one role code (letters, digits, _ . -)", role=role))
     elif ctx.known_roles is not None and role != APPLICANT and role not in ctx.known_roles:
         ctx.report.add(task, _("unknown role %(role)s", role=role))
     return role
+
+
+def _check_people(task: etree._Element, initiators: frozenset[str], ctx: Context) -> bool:
+    """camunda:assignee and camunda:candidateUsers: officers known to the portal (by email), or `${initiator}`
+    alone for the applicant. Returns whether the task names anyone."""
+    assignee, candidates = people(task)
+    named = [("assignee", assignee)] if assignee else []
+    named += [("candidateUsers", c) for c in candidates]
+    applicant = [name for _attr, name in named if is_initiator(name, initiators)]
+    for attr, name in named:
+        if is_initiator(name, initiators):
+            continue
+        if _EXPRESSION.search(name):
+            ctx.report.add(
+                task,
+                _(
+                    "camunda:%(attr)s %(name)s: write an officer's email, or ${initiator} for the applicant; "
+                    "other expressions are not supported",
+                    attr=attr,
+                    name=name,
+                ),
+            )
+        elif applicant:
+            ctx.report.add(
+                task, _("a step of the applicant (${initiator}) cannot also name officers (%(name)s)", name=name)
+            )
+        elif ctx.known_people is not None and name.lower() not in ctx.known_people:
+            ctx.report.add(
+                task,
+                _(
+                    "camunda:%(attr)s names %(name)s, who is not an active officer of the portal (give the email "
+                    "of an officer's account)",
+                    attr=attr,
+                    name=name,
+                ),
+            )
+    if applicant and (task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or "").strip():
+        ctx.report.add(task, _("a step of the applicant (${initiator}) cannot also have camunda:candidateGroups"))
+    return bool(named)
 
 
 def _check_step_properties(
@@ -112,9 +189,8 @@ def _check_step_properties(
 
 
 def _check_form(task: etree._Element, kind: str | None, report: Report) -> None:
-    fields = task.findall("bpmn:extensionElements/camunda:formData/camunda:formField", NSMAP)
     seen: set[str] = set()
-    for node in fields:
+    for node in form_nodes(task):
         field_id = node.get("id") or ""
         if field_id in seen:
             report.add(node, _("form field %(id)s appears twice", id=field_id))
@@ -131,8 +207,15 @@ def _field_reasons(node: etree._Element, field_id: str) -> list[str]:
         reasons.append(_("form field id %(id)r is not a Python identifier", id=field_id))
     if field_id in EXPRESSION_FUNCTIONS:
         reasons.append(_("form field id %(id)s is the name of a function", id=field_id))
-    field_type = node.get("type") or ""
+    form_property = local(node.tag) == "formProperty"  # Activiti's forms: the type defaults to string
+    field_type = node.get("type") or ("string" if form_property else "")
     options = [v.get("id") or "" for v in node.findall("camunda:value", NSMAP)]
+    if form_property:
+        reasons += [
+            _("form property %(id)s uses %(attr)s, which the portal does not support", id=field_id, attr=attr)
+            for attr in UNSUPPORTED_PROPERTY_ATTRIBUTES
+            if node.get(attr)
+        ]
     if field_type not in FIELD_TYPES:
         reasons.append(_("form field %(id)s has unsupported type %(type)r", id=field_id, type=field_type))
     if field_type == "enum" and not options:
