@@ -99,6 +99,19 @@ class Config:
     BEAT_TIMERS_SECONDS = float(os.environ.get("BEAT_TIMERS_SECONDS", "3"))
     BEAT_REMINDERS_SECONDS = float(os.environ.get("BEAT_REMINDERS_SECONDS", "60"))
     BEAT_SWEEP_SECONDS = float(os.environ.get("BEAT_SWEEP_SECONDS", "30"))
+    # The monthly roll-up of the statistics (portal/stats/rollup.py): looks for a complete month to roll up.
+    BEAT_ROLLUP_SECONDS = float(os.environ.get("BEAT_ROLLUP_SECONDS", "600"))
+    # External service tasks (portal/external): the pass that runs jobs due for a (re)try, every N seconds.
+    BEAT_EXTERNAL_SECONDS = float(os.environ.get("BEAT_EXTERNAL_SECONDS", "15"))
+    # The built-in topic http.json calls only these hosts (`host` or `host:port`, comma-separated in the
+    # environment); an empty list refuses every call. Time-out per call (seconds; a task may ask for less or more,
+    # up to the cap) and the largest answer read.
+    EXTERNAL_HTTP_ALLOWED_HOSTS: ClassVar[list[str]] = [
+        h.strip() for h in os.environ.get("EXTERNAL_HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
+    ]
+    EXTERNAL_HTTP_TIMEOUT = float(os.environ.get("EXTERNAL_HTTP_TIMEOUT", "10"))
+    EXTERNAL_HTTP_MAX_TIMEOUT = float(os.environ.get("EXTERNAL_HTTP_MAX_TIMEOUT", "30"))
+    EXTERNAL_HTTP_MAX_BYTES = int(os.environ.get("EXTERNAL_HTTP_MAX_BYTES", str(1024 * 1024)))
     # The leaders' email reports (portal/ioc/mail_reports.py), local time: the weekly one on IOC_WEEKLY_REPORT_DAY
     # (mon … sun) for the week before, the monthly one on day IOC_MONTHLY_REPORT_DAY for the month before.
     IOC_REPORTS_ENABLED = _env_bool("IOC_REPORTS_ENABLED", True)
@@ -113,6 +126,30 @@ class Config:
     # A failed send is retried after NOTIFY_RETRY_BASE seconds, doubled each time, NOTIFY_MAX_ATTEMPTS times in all.
     NOTIFY_RETRY_BASE = int(os.environ.get("NOTIFY_RETRY_BASE", "30"))
     NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
+    # The national public service portal's status endpoint (portal/sync, docs/SYNC.md). Empty: no sync, and no
+    # outbox rows are written. Credentials: a bearer token, or a user name and password (basic auth).
+    NATIONAL_PORTAL_URL = os.environ.get("NATIONAL_PORTAL_URL", "")
+    # The name of the REST API service account the national portal submits with: its dossiers are marked as
+    # forwarded by it (Dossier.origin); other accounts' dossiers as filed through the API.
+    NATIONAL_PORTAL_ACCOUNT = os.environ.get("NATIONAL_PORTAL_ACCOUNT", "")
+    NATIONAL_PORTAL_TOKEN = os.environ.get("NATIONAL_PORTAL_TOKEN", "")
+    NATIONAL_PORTAL_USERNAME = os.environ.get("NATIONAL_PORTAL_USERNAME", "")
+    NATIONAL_PORTAL_PASSWORD = os.environ.get("NATIONAL_PORTAL_PASSWORD", "")
+    NATIONAL_PORTAL_TIMEOUT = float(os.environ.get("NATIONAL_PORTAL_TIMEOUT", "10"))
+    # A failed push is retried after RETRY_BASE seconds, doubled each time up to RETRY_MAX, MAX_ATTEMPTS in all;
+    # a claim older than CLAIM_LEASE seconds (its worker died) is taken over: keep it above the time-out.
+    NATIONAL_PORTAL_RETRY_BASE = int(os.environ.get("NATIONAL_PORTAL_RETRY_BASE", "30"))
+    NATIONAL_PORTAL_RETRY_MAX = int(os.environ.get("NATIONAL_PORTAL_RETRY_MAX", "3600"))
+    NATIONAL_PORTAL_MAX_ATTEMPTS = int(os.environ.get("NATIONAL_PORTAL_MAX_ATTEMPTS", "12"))
+    NATIONAL_PORTAL_CLAIM_LEASE = int(os.environ.get("NATIONAL_PORTAL_CLAIM_LEASE", "120"))
+    BEAT_NATIONAL_SYNC_SECONDS = float(os.environ.get("BEAT_NATIONAL_SYNC_SECONDS", "30"))
+    # Webhooks (portal/sync/webhooks.py): time-out per delivery, retries as for the national sync, the sweep period.
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+    WEBHOOK_RETRY_BASE = int(os.environ.get("WEBHOOK_RETRY_BASE", "30"))
+    WEBHOOK_RETRY_MAX = int(os.environ.get("WEBHOOK_RETRY_MAX", "3600"))
+    WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
+    WEBHOOK_CLAIM_LEASE = int(os.environ.get("WEBHOOK_CLAIM_LEASE", "120"))
+    BEAT_WEBHOOKS_SECONDS = float(os.environ.get("BEAT_WEBHOOKS_SECONDS", "30"))
     # "module:Class" of the SMS gateway; the default writes messages to the log.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "portal.notifications.sms:LoggingSmsGateway")
     # Links in emails and SMS point here (there is no request to take the host from in a worker).

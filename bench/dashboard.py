@@ -161,6 +161,18 @@ def rebuild_statistics(parts: tuple[str, ...] = ("stats rebuild", "steps rebuild
     return seconds
 
 
+def _roll_up_months() -> None:
+    """What the beat job `stats.rollup` does in production: roll up the complete months not rolled up yet."""
+    from portal.stats import rollup
+
+    started = time.perf_counter()
+    months = rollup.build_missing(db.session(), rollup.local_today())
+    db.session.commit()
+    if months:
+        _autocommit("VACUUM (ANALYZE) stats_monthly")
+        print(f"  monthly roll-up (stats.rollup): {months} month(s) in {time.perf_counter() - started:.1f} s")
+
+
 @contextmanager
 def database(url: str, dossiers: int, fresh: bool, rebuild: bool) -> Iterator[tuple[Flask, dict[str, Any]]]:
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,6 +243,7 @@ def database(url: str, dossiers: int, fresh: bool, rebuild: bool) -> Iterator[tu
                     _autocommit(f"VACUUM (ANALYZE) {table}")
                 marker = _read_marker()
             assert marker is not None
+            _roll_up_months()
             db.session.remove()
             yield app, marker
 

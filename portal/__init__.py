@@ -57,13 +57,16 @@ LANGUAGE_COOKIE = "lang"
 def select_locale() -> str:
     """Vietnamese for everyone unless the person chose another language: the choice of this session (set by
     the switch, or from the account's stored preference at sign-in), else the one remembered by this browser's
-    cookie. The browser's Accept-Language is not followed. No database access: the outage page uses it too."""
+    cookie. The browser's Accept-Language is not followed, except by the API (/api/…). No database access: the
+    outage page uses it too."""
     from flask import current_app, has_request_context, session
 
     languages = current_app.config["LANGUAGES"]
     default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():  # CLI, Celery tasks: the default language
         return default
+    if request.path.startswith("/api/"):  # API clients have no session or cookie: Accept-Language says it
+        return request.accept_languages.best_match(languages) or default
     for chosen in (session.get("locale"), request.cookies.get(LANGUAGE_COOKIE)):
         if isinstance(chosen, str) and chosen in languages:
             return chosen
@@ -133,6 +136,12 @@ def register_blueprints(app: Flask) -> None:
     from portal.notifications import init_app as init_notifications  # /notifications, outbox, Celery jobs
 
     init_notifications(app)
+    from portal.external import init_app as init_external  # external service tasks: jobs, topics, Celery jobs
+
+    init_external(app)
+    from portal.sync import init_app as init_national_sync  # status pushes to the national portal (docs/SYNC.md)
+
+    init_national_sync(app)
     from portal.admin import register_blueprints as register_admin_pages  # /admin/… (administrators only)
 
     register_admin_pages(app)
@@ -142,6 +151,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.stats import init_app as init_stats  # aggregates, /statistics, /open-data/…, `flask stats`
 
     init_stats(app)
+    from portal.api import init_app as init_api  # /api/v1/… (service accounts' tokens), its OpenAPI document
+
+    init_api(app)
     register_security_headers(app)
     presentation.register(app)
 

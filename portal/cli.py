@@ -43,6 +43,7 @@ def _split(paths: tuple[str, ...]) -> tuple[list[Path], list[Path]]:
 @click.option("--agency", "agency_code", help="Also check that every role has a group in this agency (unit code).")
 def validate_command(paths: tuple[str, ...], agency_code: str | None) -> None:
     """Check BPMN (and DMN) files; print PATH:LINE: ELEMENT_ID: reason per problem."""
+    from portal.external.registry import known_topics
     from workflows.validation import validate_bpmn, validate_dmn
 
     roles = _roles_of(agency_code) if agency_code else None
@@ -57,7 +58,14 @@ def validate_command(paths: tuple[str, ...], agency_code: str | None) -> None:
         if data is None:
             sys.exit(1)
         people = _officers_in(data) if agency_code else None
-        problems += validate_bpmn(data, str(path), _dmn_for(path, dmn_paths), known_roles=roles, known_people=people)
+        problems += validate_bpmn(
+            data,
+            str(path),
+            _dmn_for(path, dmn_paths),
+            known_roles=roles,
+            known_people=people,
+            known_topics=known_topics(),
+        )
     for problem in problems:
         click.echo(str(problem))
     if problems:

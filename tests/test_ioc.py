@@ -13,7 +13,7 @@ from sqlalchemy import select
 from portal.core.time import as_utc, utcnow
 from portal.dossiers.services import submit_dossier
 from portal.extensions import db
-from portal.models import Agency, Channel, Dossier, Group, Membership, Status, User
+from portal.models import Agency, Channel, Dossier, Group, Incident, IncidentState, Membership, Status, User
 from tests.helpers import do, open_task, user, version_of, vn
 from tests.test_inbox_pages import (
     CITIZEN,
@@ -32,7 +32,7 @@ VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ADMIN = "admin@motcua.demo"
 PROVINCE_LEADER = "chutich@motcua.demo"
 OTHER_LEADER = "lanhdao2@motcua.demo"
-FIGURES = ("received", "returned", "open", "due_today", "overdue", "supplement", "refused")
+FIGURES = ("received", "returned", "open", "due_today", "overdue", "supplement", "refused", "incident")
 
 
 def in_person(name: str, when=None) -> Dossier:
@@ -65,6 +65,14 @@ def varied_day() -> dict[str, Dossier]:
     do(made["asked"], "reception_check", DESK, {"decision": "supplement", "reason": "Thiếu hợp đồng thuê"}, utcnow())
     do(made["refused"], "reception_check", DESK, {"decision": "refuse", "reason": "Không thuộc thẩm quyền"}, utcnow())
     do(made["old"], "reception_check", DESK, {"decision": "accept"}, utcnow() - timedelta(days=20))
+    # The desk's dossier is held by an incident (its step's code failed); the refused one had one, resolved.
+    for dossier, state in ((made["desk"], IncidentState.OPEN), (made["refused"], IncidentState.RESOLVED)):
+        db.session.add(
+            Incident(
+                dossier_id=dossier.id, kind="error", operation="complete_task", message="ZeroDivisionError", state=state
+            )
+        )
+    db.session.commit()
     return made
 
 
@@ -95,6 +103,11 @@ def independent_counts(agency_ids: set[int] | None = None) -> dict[str, set[str]
                 found["overdue"].add(d.code)
         if d.status in (Status.NOT_ACCEPTED, Status.STOPPED) and local_day(d.closed_at) == today:
             found["refused"].add(d.code)
+        held = db.session.scalar(
+            select(Incident.id).where(Incident.dossier_id == d.id, Incident.state == IncidentState.OPEN).limit(1)
+        )
+        if is_open and held is not None:
+            found["incident"].add(d.code)
     return found
 
 
@@ -111,6 +124,7 @@ def test_today_figures_match_an_independent_count_and_the_lists_behind_them(demo
     assert data["figures"]["refused"] == 1
     assert data["figures"]["overdue"] == 1
     assert data["figures"]["open"] == 4
+    assert data["figures"]["incident"] == 1
     assert data["received_by_channel"] == {"1": 1, "2": 4, "3": 0}
 
     every_code = {d.code for d in db.session.scalars(select(Dossier))}

@@ -368,6 +368,10 @@ def recompute(
             )
             if ended:
                 c[ended] += 1
+        if ended and dossier.received_at is None:  # ended without ever being received
+            c[f"unreceived_{ended}"] += 1
+            if ended == "finished" and dossier.timeliness:
+                c[f"unreceived_finished_{dossier.timeliness}"] += 1
         if ended:
             rounds = db.session.scalar(
                 select(db.func.count()).where(
@@ -546,6 +550,32 @@ def test_the_public_page_shows_the_figures_in_both_languages_and_no_personal_dat
     field_page = client.get("/statistics?period=2026-Q1&field=Tài nguyên nước")
     assert field_page.status_code == 200
     assert "Cấp phép khai thác nước" in field_page.get_data(as_text=True)
+
+
+def test_each_procedure_has_a_public_page_of_its_own(demo: Flask) -> None:
+    d = build_fixture()
+    client = demo.test_client()
+    procedure = db.session.get(ProcedureVersion, d["early"].procedure_version_id).procedure
+    province = client.get("/statistics?period=2026-03").get_data(as_text=True)
+    link = f"/statistics?period=2026-03&amp;procedure={procedure.id}"
+    assert link in province  # the province's table of procedures leads to each one's page
+
+    page = client.get(f"/statistics?period=2026-03&procedure={procedure.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    want = recompute(MARCH, procedure_id=procedure.id)["counts"]
+    assert procedure.name in html
+    assert f"<dd>{want['received']}</dd>" in html
+    assert f"<dd>{want['finished_late']}</dd>" in html
+    assert 'id="procedures-title"' not in html  # no table of other procedures
+    assert "Đăng ký khai sinh" not in html
+    # Each agency handling it, and the months of a longer period, for that procedure only.
+    assert f"procedure={procedure.id}" in html
+    quarter = client.get(f"/statistics?period=2026-Q1&procedure={procedure.id}").get_data(as_text=True)
+    assert 'id="months-title"' in quarter
+
+    assert client.get("/statistics?period=2026-03&procedure=999999").status_code == 404
+    assert client.get("/statistics?period=2026-03&procedure=abc").status_code == 400
 
 
 def test_open_data_matches_the_figures_and_is_cacheable(demo: Flask) -> None:

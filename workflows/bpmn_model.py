@@ -24,6 +24,9 @@ NSMAP = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
 APPLICANT = "applicant"  # the role of the citizen who filed the dossier
 DEFAULT_MAX_ROUNDS = 30
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
+# Camunda 7's default for a failed job (three tries, five minutes apart); see docs/BPMN.md, external service tasks.
+DEFAULT_RETRY_CYCLE = "R3/PT5M"
+_VARIABLE_REF = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 
 _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
@@ -269,6 +272,32 @@ class StepSpec:
 
 
 @dataclass
+class ExternalSpec:
+    """A service task run by a topic handler (`camunda:type="external"`, `camunda:topic`)."""
+
+    id: str
+    name: str
+    topic: str
+    # camunda:inputOutput/inputParameter (name, text as written); none declared: the handler gets all the data.
+    inputs: list[tuple[str, str]]
+    # camunda:inputOutput/outputParameter names: when any is declared, only these outputs are kept.
+    outputs: list[str]
+    retry_cycle: str  # camunda:failedJobRetryTimeCycle, or DEFAULT_RETRY_CYCLE
+    line: int = 0
+
+    def variables(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What the handler receives: the declared inputs (`${name}` alone is the variable's value, any other text
+        is taken literally), or all of the process data when the task declares none."""
+        if not self.inputs:
+            return dict(data)
+        values: dict[str, Any] = {}
+        for name, text in self.inputs:
+            match = _VARIABLE_REF.fullmatch(text.strip())
+            values[name] = data.get(match.group(1)) if match else text
+        return values
+
+
+@dataclass
 class ProcedureModel:
     process_id: str
     name: str
@@ -279,6 +308,7 @@ class ProcedureModel:
     timers: list[tuple[str, str, str]]  # (event id, timeDate|timeDuration|timeCycle, expression as written)
     max_rounds: int = DEFAULT_MAX_ROUNDS
     start_forms: list[str] = field(default_factory=list)  # start events whose form is the application form
+    external: dict[str, ExternalSpec] = field(default_factory=dict)  # external service tasks by element id
 
     @property
     def submit_step(self) -> StepSpec | None:
@@ -298,7 +328,11 @@ class ProcedureModel:
     def from_dict(cls, data: dict[str, Any]) -> ProcedureModel:
         steps = {key: _step_from_dict(value) for key, value in data["steps"].items()}
         timers = [tuple(t) for t in data["timers"]]
-        return cls(**{**data, "steps": steps, "timers": timers})
+        external = {
+            key: ExternalSpec(**{**value, "inputs": [tuple(i) for i in value["inputs"]]})
+            for key, value in (data.get("external") or {}).items()
+        }
+        return cls(**{**data, "steps": steps, "timers": timers, "external": external})
 
 
 def _step_from_dict(data: dict[str, Any]) -> StepSpec:
@@ -477,6 +511,26 @@ def read_timers(root: etree._Element) -> list[tuple[str, str, str]]:
     return timers
 
 
+def read_external(task: etree._Element) -> ExternalSpec:
+    io = task.find("bpmn:extensionElements/camunda:inputOutput", NSMAP)
+    inputs = [] if io is None else io.findall("camunda:inputParameter", NSMAP)
+    outputs = [] if io is None else io.findall("camunda:outputParameter", NSMAP)
+    cycle = task.find("bpmn:extensionElements/camunda:failedJobRetryTimeCycle", NSMAP)
+    return ExternalSpec(
+        id=task.get("id") or "",
+        name=task.get("name") or task.get("id") or "",
+        topic=(task.get(f"{{{CAMUNDA_NS}}}topic") or "").strip(),
+        inputs=[(p.get("name") or "", p.text or "") for p in inputs],
+        outputs=[p.get("name") or "" for p in outputs],
+        retry_cycle=((cycle.text or "").strip() if cycle is not None else "") or DEFAULT_RETRY_CYCLE,
+        line=task.sourceline or 0,
+    )
+
+
+def external_tasks(root: etree._Element) -> list[etree._Element]:
+    return [t for t in root.iter(f"{{{BPMN_NS}}}serviceTask") if t.get(f"{{{CAMUNDA_NS}}}type") == "external"]
+
+
 def read_end_statuses(root: etree._Element) -> dict[str, int]:
     statuses = {}
     for end in root.iter(f"{{{BPMN_NS}}}endEvent"):
@@ -513,6 +567,7 @@ def read_model(xml: bytes) -> ProcedureModel:
         timers=read_timers(root),
         max_rounds=max_rounds if max_rounds is not None else DEFAULT_MAX_ROUNDS,
         start_forms=[event.get("id") or "" for event in starts[:1]],
+        external={spec.id: spec for spec in map(read_external, external_tasks(root))},
     )
 
 
@@ -536,3 +591,34 @@ def prepare_xml(xml: bytes) -> bytes:
     root = parse_xml(xml)
     _translate_texts(root)
     return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+_DURATION = re.compile(r"P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+_REPEAT = re.compile(r"R(\d+)/(.+)")
+MAX_RETRIES = 20
+
+
+def retry_intervals(cycle: str) -> list[int] | None:
+    """The waits (seconds) between the attempts of a job, from `camunda:failedJobRetryTimeCycle`: `R3/PT5M` is
+    three attempts in all, five minutes apart (Camunda's meaning); `PT1M,PT10M,PT1H` is four attempts with these
+    waits. None when the text is not such a cycle (validation refuses it)."""
+    text = cycle.strip()
+    repeat = _REPEAT.fullmatch(text)
+    if repeat:
+        attempts, one = int(repeat.group(1)), _seconds(repeat.group(2))
+        if one is None or not 1 <= attempts <= MAX_RETRIES:
+            return None
+        return [one] * (attempts - 1)
+    waits = [_seconds(part) for part in text.split(",")]
+    if not waits or len(waits) >= MAX_RETRIES or any(w is None for w in waits):
+        return None
+    return [w for w in waits if w is not None]
+
+
+def _seconds(text: str) -> int | None:
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or text.strip() in ("P", "PT") or text.strip().endswith("T"):
+        return None
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = (((weeks * 7 + days) * 24 + hours) * 60 + minutes) * 60 + seconds
+    return total if total > 0 else None

@@ -16,18 +16,21 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from flask_babel import gettext as _
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.migration.version_migration import MIGRATIONS
+from SpiffWorkflow.bpmn.specs.defaults import NoneTask
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -113,6 +116,27 @@ class ReadyStep:
     lane: str | None
 
 
+@dataclass(frozen=True)
+class ExternalStep:
+    """A service task waiting for its topic handler (`camunda:type="external"`)."""
+
+    spiff_id: str
+    bpmn_id: str
+    name: str
+
+
+class ExternalTask(NoneTask):
+    """A BPMN service task run outside the engine: it waits (like a user task) until `Instance.complete` is called
+    with its handler's outputs. Validation refuses every other kind of service task."""
+
+
+class _Parser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, Any]] = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (CamundaTaskParser, ExternalTask),
+    }
+
+
 class _ByReferenceConverter(BpmnWorkflowConverter):
     """Leaves the spec out of the stored JSON; it is supplied again on restore."""
 
@@ -161,7 +185,7 @@ def compile_process(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], che
 
 def _parse(bpmn_xml: bytes, dmn_files: Sequence[tuple[str, bytes]], checksum: str) -> CompiledProcess:
     model = read_model(bpmn_xml)
-    parser = CamundaParser()
+    parser = _Parser()
     try:
         # Our parser reads every document (no DTD, no entities, no network); SpiffWorkflow only gets the tree.
         parser.add_bpmn_xml(parse_xml(prepare_xml(bpmn_xml)), filename=f"{model.process_id}.bpmn")
@@ -322,7 +346,24 @@ class Instance:
         return [
             ReadyStep(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane)
             for t in tasks
+            if not isinstance(t.task_spec, ExternalTask)
         ]
+
+    def ready_external(self) -> list[ExternalStep]:
+        """Service tasks waiting for their topic handler."""
+        tasks = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return [
+            ExternalStep(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id)
+            for t in tasks
+            if isinstance(t.task_spec, ExternalTask)
+        ]
+
+    def task_data(self, spiff_id: str) -> dict[str, Any] | None:
+        """The data a waiting task sees (what an external task's handler gets); None if it is not waiting."""
+        task = self.workflow.tasks.get(UUID(spiff_id))
+        if task is None or task.state != TaskState.READY:
+            return None
+        return dict(task.data)
 
     def complete(self, spiff_id: str, data: Mapping[str, Any]) -> None:
         task = self.workflow.get_task_from_id(UUID(spiff_id))

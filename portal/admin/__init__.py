@@ -10,14 +10,17 @@ def register_blueprints(app: Flask) -> None:
     # The view modules add their routes to the one blueprint when imported.
     from portal.admin import (  # noqa: F401
         views_agencies,
+        views_api_accounts,
         views_audit,
         views_calendar,
         views_dryrun,
         views_incidents,
         views_mappings,
+        views_national_sync,
         views_people,
         views_procedures,
         views_versions,
+        views_webhooks,
     )
     from portal.admin.blueprint import bp
 

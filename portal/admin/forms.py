@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.3; stubs are 3.2
 from wtforms.validators import Email, InputRequired, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.base import PortalForm
 from forms.validators import Length, NumberRange
@@ -137,3 +146,25 @@ class AuditFilterForm(FilterForm):
     actor = StringField(_l("Who"), validators=[Optional(), Length(max=255, message=TOO_LONG)])
     since = FilterDateField(_l("From"), validators=[Optional()])
     until = FilterDateField(_l("To"), validators=[Optional()])
+
+
+class ServiceAccountForm(PortalForm):
+    """A new client of the REST API (portal/api/accounts.py); its token is shown once, after saving."""
+
+    name = StringField(_l("Name"), validators=[_required(), Length(max=200)])
+    scopes = SelectMultipleField(
+        _l("Permissions"),
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[InputRequired(message=_l("Choose at least one permission."))],
+    )
+    agency_ids = SelectMultipleField(
+        _l("Agencies whose dossiers it may read"), coerce=int, choices=[], validators=[Optional()]
+    )
+    group_ids = SelectMultipleField(
+        _l("Groups whose tasks it may act on"), coerce=int, choices=[], validators=[Optional()]
+    )
+    expires_on = DateField(
+        _l("Expires on"), description=_l("Leave empty for a token without expiry."), validators=[Optional()]
+    )

@@ -74,3 +74,15 @@ def dry_run_step(run_id: int, spiff_id: str):
     if attempt(lambda: services.complete(run, spiff_id, raw), form) is None:
         return _page(run, {spiff_id: form}, 422)
     return redirect(url_for("admin.dry_run", run_id=run.id))
+
+
+@bp.post("/dry-runs/<int:run_id>/external/<spiff_id>")
+@admin_required
+def dry_run_external(run_id: int, spiff_id: str):
+    """A service task in a dry run: completed with the outputs the administrator typed (no system is called)."""
+    run = found(services.get_run, run_id, current_user)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if attempt(lambda: services.complete_external(run, spiff_id, request.form.get("outputs", ""))) is None:
+        return _page(run, status=422)
+    return redirect(url_for("admin.dry_run", run_id=run.id))

@@ -23,6 +23,8 @@ def exceeded(incident: Incident) -> str:
         return _("Time budget (%(limit)s)", limit=limit) if limit else _("Time budget")
     if incident.kind == "memory":
         return _("Memory budget (%(limit)s)", limit=limit) if limit else _("Memory budget")
+    if incident.operation == "external":
+        return _("External system")
     return _("Error in the code")
 
 
@@ -33,6 +35,7 @@ def operation_label(operation: str) -> str:
         "withdraw": _("Withdrawing a dossier"),
         "timer": _("A timer"),
         "dry_run": _("Dry run"),
+        "external": _("An external service task"),
     }
     return labels.get(operation, operation)
 
@@ -80,6 +83,8 @@ def incident_retry(incident_id: int):
 
 
 def exceeded_words(failed: StepFailed) -> str:
+    if failed.operation == "external":
+        return failed.message
     if failed.kind == "time":
         return _("the time budget (%(limit)s) was exceeded", limit=failed.limit or "—")
     if failed.kind == "memory":
@@ -90,9 +95,12 @@ def exceeded_words(failed: StepFailed) -> str:
 @bp.post("/incidents/<int:incident_id>/resolve")
 @admin_required
 def incident_resolve(incident_id: int):
-    found(services.get_incident, incident_id)
+    row = found(services.get_incident, incident_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     if attempt(lambda: services.resolve(incident_id, current_user, retried=False)):
-        flash(_("The incident is marked resolved."), "success")
+        if row.incident.operation == "external":
+            flash(_("The external step is cancelled: it will not be tried again."), "success")
+        else:
+            flash(_("The incident is marked resolved."), "success")
     return redirect(url_for("admin.incidents"))

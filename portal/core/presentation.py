@@ -6,6 +6,7 @@ Registered as Jinja filters in the app factory, so every page formats the same w
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from babel.numbers import format_decimal
 from flask import Flask
@@ -76,18 +77,36 @@ NUMBER_LOCALE = "vi"
 NBSP = "\u00a0"  # between a number and its unit, so the unit never wraps onto a line of its own
 
 
+TENTH = Decimal("0.1")
+
+
 def number(value: int | float | None) -> str:
-    """A number with Vietnamese grouping, e.g. 1.200; at most one decimal, e.g. 1,5."""
+    """A number with Vietnamese grouping, e.g. 1.200; at most one decimal, e.g. 1,5 (rounded half to even, as
+    Babel's "#,##0.#" does). Written here rather than through Babel because the operations centre's tables write
+    thousands of numbers per page, and Babel's pattern machinery costs ~0.1 ms each."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0.#", locale=NUMBER_LOCALE)
+    if isinstance(value, int):
+        return _grouped(value)
+    exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    if not exact.is_finite():
+        return format_decimal(value, format="#,##0.#", locale=NUMBER_LOCALE)  # Babel's signs for inf and nan
+    tenths = exact.quantize(TENTH, rounding=ROUND_HALF_EVEN)
+    whole = int(tenths)
+    digit = abs(int(tenths * 10)) % 10
+    sign = "-" if tenths < 0 and whole == 0 and digit else ""
+    return f"{sign}{_grouped(whole)},{digit}" if digit else _grouped(whole)
+
+
+def _grouped(whole: int) -> str:
+    return f"{whole:,}".replace(",", ".")
 
 
 def money(amount: int | None) -> str:
     """An amount in đồng, e.g. 50.000.000 đ, on one line."""
     if amount is None:
         return ""
-    return f"{format_decimal(amount, format='#,##0', locale=NUMBER_LOCALE)}{NBSP}đ"
+    return f"{number(amount)}{NBSP}đ"
 
 
 def vnd(amount: int | None) -> str:

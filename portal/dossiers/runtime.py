@@ -19,10 +19,10 @@ from portal.core.errors import ServiceError
 from portal.dossiers.access import NAMED_ROLE
 from portal.dossiers.signals import dossier_event
 from portal.extensions import db
-from portal.models import Dossier, DossierEvent, Group, Status, Task, TaskState, User
+from portal.models import Dossier, DossierEvent, ExternalJob, Group, JobState, Status, Task, TaskState, User
 from portal.sla.calendar import Span, WorkingCalendar
 from portal.sla.services import calendar_for
-from workflows.bpmn_model import ProcedureModel, StepSpec
+from workflows.bpmn_model import DEFAULT_RETRY_CYCLE, ProcedureModel, StepSpec, retry_intervals
 from workflows.engine import CompiledProcess, Instance, ReadyStep
 
 APPLICANT_ROLE = "applicant"
@@ -104,6 +104,8 @@ class DossierRun:
         for step in ready:
             if step.spiff_id not in open_tasks:
                 self.open_task(step)
+        if self.model.external:
+            self.sync_external()
         fee = self.instance.data().get("fee")
         if isinstance(fee, int) and not isinstance(fee, bool):  # a DMN table may compute the fee
             self.dossier.fee = fee
@@ -112,6 +114,44 @@ class DossierRun:
         self.dossier.next_timer_at = None if self.dossier.is_ended else self.instance.next_timer_at()
         self.instance.compact()
         self.dossier.workflow_state = self.instance.dump()
+
+    def sync_external(self) -> None:
+        """An external job for each service task the process now waits at (run after commit, see
+        portal/external); jobs of service tasks the process left (a withdrawal, a boundary event) are cancelled."""
+        waiting = {step.spiff_id: step for step in self.instance.ready_external()}
+        jobs = db.session.scalars(
+            select(ExternalJob).where(
+                ExternalJob.dossier_id == self.dossier.id, ExternalJob.state.in_(JobState.WAITING)
+            )
+        )
+        known = set()
+        for job in jobs:
+            if job.spiff_task_id in waiting:
+                known.add(job.spiff_task_id)
+            else:
+                job.state, job.finished_at, job.next_attempt_at = JobState.CANCELLED, self.now, None
+        for spiff_id, step in waiting.items():
+            if spiff_id in known:
+                continue
+            spec = self.model.external[step.bpmn_id]
+            waits = retry_intervals(spec.retry_cycle) or retry_intervals(DEFAULT_RETRY_CYCLE) or []
+            db.session.add(
+                ExternalJob(
+                    dossier_id=self.dossier.id,
+                    procedure_version_id=self.dossier.procedure_version_id,
+                    element_id=step.bpmn_id,
+                    element_name=(spec.name or step.bpmn_id)[:255],
+                    spiff_task_id=spiff_id,
+                    topic=spec.topic,
+                    state=JobState.PENDING,
+                    attempts=0,
+                    max_attempts=len(waits) + 1,
+                    next_attempt_at=self.now,
+                    created_at=self.now,
+                )
+            )
+            where = StepSpec(step.bpmn_id, spec.name, None, None, None, None, [], spec.line)
+            self.event("external_started", step=where, note=spec.topic, data={"topic": spec.topic})
 
     def _open_tasks(self) -> list[Task]:
         return list(

@@ -112,6 +112,7 @@ def submit_dossier(
     data: Mapping[str, Any],
     *,
     channel: int = Channel.ONLINE,
+    origin: str | None = None,
     now: datetime | None = None,
 ) -> Dossier:
     """File a new dossier: validate the application form, start the process and complete its first step.
@@ -139,6 +140,7 @@ def submit_dossier(
         applicant_id=applicant.id,
         status=Status.NEW,
         channel=channel,
+        origin=origin,
         form_data=clean,
         created_at=now,
         submitted_at=now,
@@ -296,6 +298,39 @@ def withdraw_dossier(dossier_id: int, actor: User, reason: str, *, now: datetime
     run.set_status(Status.WITHDRAWN, note=reason.strip())
     run.close(now)
     _sync(run, "withdraw", retry)
+    db.session.flush()
+    return dossier
+
+
+def complete_external(
+    dossier_id: int,
+    spiff_task_id: str,
+    outputs: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    job_id: int | None = None,
+) -> Dossier | None:
+    """A service task's handler has run: complete the task with its outputs under the dossier's lock and let the
+    process go on (next steps, status, notifications), as an officer's step does. None when the dossier no
+    longer waits at that task (withdrawn, moved on by a boundary event): there is nothing to complete."""
+    now = now or utcnow()
+    dossier = lock_dossier(dossier_id)
+    if dossier.is_ended:
+        return None
+    run = DossierRun(dossier, compiled(dossier.version), now, None, _waiting_tasks(dossier))
+    instance = run.load_instance()
+    step = next((s for s in instance.ready_external() if s.spiff_id == spiff_task_id), None)
+    if step is None:
+        return None
+    spec = run.model.external.get(step.bpmn_id)
+    if spec is not None and spec.outputs:  # declared outputs (camunda:outputParameter): only these are kept
+        outputs = {k: v for k, v in outputs.items() if k in spec.outputs}
+    retry = {"job_id": job_id, "spiff_task_id": spiff_task_id}  # an administrator's retry runs the job again
+    with db.session.no_autoflush:
+        _run_engine(lambda: instance.complete(spiff_task_id, dict(outputs)), run, "external", retry)
+        where = StepSpec(step.bpmn_id, step.name, None, None, None, None, [], 0)
+        run.event("external_completed", step=where, data={"outputs": sorted(outputs)})
+        _sync(run, "external", retry)
     db.session.flush()
     return dossier
 

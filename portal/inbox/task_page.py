@@ -37,6 +37,7 @@ def _english() -> bool:
 def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict[str, Any]:
     from portal.citizen.timeline import field_labels
     from portal.documents.services import available_documents
+    from portal.external.jobs import jobs_of
     from workflows.bpmn_model import ProcedureModel
 
     return {
@@ -47,6 +48,7 @@ def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict
         "file_labels": field_labels(ProcedureModel.from_dict(dossier.version.model), _english()),
         "events": pages.timeline(dossier),
         "open_steps": pages.open_steps(dossier),
+        "external_jobs": jobs_of(dossier.id),
         "documents": available_documents(dossier, officer=True),
         "comment_form": comment_form or CommentForm(formdata=None),
     }

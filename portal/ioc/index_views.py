@@ -4,60 +4,28 @@ score beside its weight, formula and inputs, and the components the data cannot 
 
 from __future__ import annotations
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
-from flask import abort, current_app, render_template, request
+from flask import render_template
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from portal.core.time import utcnow
 from portal.stats import index766
 from portal.stats.export import export_response
-from portal.stats.figures import BadPeriod, Period
 
-from .access import visible_agencies
-from .views import _english, _scope, bp
-
-
-def _today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
-def period_arg() -> Period:
-    """`?period=2026-11|2026-Q4|2026`, or `?since=…&until=…` (ISO dates); this month when none is given."""
-    text = request.args.get("period", "").strip()
-    since, until = request.args.get("since", "").strip(), request.args.get("until", "").strip()
-    if not (text or since or until):
-        return Period.containing(_today())
-    try:
-        if len(text) > 30 or len(since) > 30 or len(until) > 30:
-            raise BadPeriod("length")
-        return Period.parse(text, since, until)
-    except BadPeriod:
-        message = _(
-            "A period is a month (2026-11), a quarter (2026-Q4), a year (2026), or two dates, the first not "
-            "after the second."
-        )
-        abort(400, description=message)
+from .period_views import period_context
+from .views import _english, bp
 
 
 @bp.get("/index")
 @login_required
 def index766_page():
-    scope, narrowed, agency_id = _scope()
-    period = period_arg()
-    indexes = index766.index_for(period, narrowed.agency_ids, province=narrowed.province)
-    title = _("Decision 766 index")
-    tables = {"index766": index766.as_table(indexes, "index766", title)}
-    if (download := export_response(tables, period.key)) is not None:
+    """The same period chooser and agency filter as the other period pages (the index has no field filter)."""
+    ctx = period_context()
+    extra = {"unsupported": index766.UNSUPPORTED, "lang_en": _english()}
+    if ctx.period is None:
+        return render_template("ioc/index766.html", **ctx.template_args(), **extra, indexes=[]), 400
+    narrowed = ctx.scope.narrowed(ctx.agency_id)
+    indexes = index766.index_for(ctx.period, narrowed.agency_ids, province=narrowed.province)
+    tables = {"index766": index766.as_table(indexes, "index766", _("Decision 766 index"))}
+    if (download := export_response(tables, ctx.period.key)) is not None:
         return download
-    return render_template(
-        "ioc/index766.html",
-        period=period,
-        indexes=indexes,
-        unsupported=index766.UNSUPPORTED,
-        agencies=visible_agencies(scope),
-        agency_id=agency_id,
-        lang_en=_english(),
-    )
+    return render_template("ioc/index766.html", **ctx.template_args(), **extra, indexes=indexes)

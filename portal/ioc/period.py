@@ -1,37 +1,34 @@
 """Period figures for leaders: one selection (period, the leader's agencies, a field, a procedure) read from the
 daily aggregates (stats_daily), broken down per agency, field, procedure and month; the dossiers overdue now
 (from the dossiers' current rows, like the Today page); and the reasons given for refusals, stops and
-withdrawals (the last note the dossier's timeline holds up to its closing, read only for the dossiers that ended
-so in the period, found through the indexed facts).
+withdrawals (kept on each such dossier's facts: the last note its timeline holds up to its closing).
 
 Nothing here reads a dossier's whole history: the figures are sums over stats_daily rows, the overdue count one
-indexed WHERE on dossiers, the reasons one lookup per refused dossier of the period.
+indexed WHERE on dossiers, the reasons a count over the facts of the dossiers that ended so in the period.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, Table, extract, func, select
 
 from portal.extensions import db
-from portal.models import Agency, Dossier, DossierEvent, Procedure, ProcedureVersion
-from portal.models.stats import COUNT_COLUMNS, SUM_COLUMNS, DailyStats, DossierFacts
+from portal.models import Agency, Dossier, Procedure, ProcedureVersion
+from portal.models.stats import COUNT_COLUMNS, SUM_COLUMNS, DossierFacts
+from portal.stats import rollup
+from portal.stats.aggregates import REASON_OUTCOMES
 from portal.stats.figures import Figures, Period, Row
 
 from . import today as today_service
 from .access import LeaderScope
 
-DAILY = cast("Table", DailyStats.__table__)
 FACTS = cast("Table", DossierFacts.__table__)
 NO_FIELD = "-"  # the `field` value that selects procedures without a field
-REASON_OUTCOMES = ("not_accepted", "stopped", "withdrawn")
-REASON_KINDS = ("status", "step_completed")  # timeline entries whose note is a reason given to the citizen
 REASONS_SHOWN = 15  # per outcome; the rest are summed on one line
 
 
@@ -90,24 +87,28 @@ def field_choices(scope: LeaderScope) -> list[str]:
 # -- the aggregates ------------------------------------------------------------------------------------------
 
 
-def _sums() -> list[Any]:
-    return [func.coalesce(func.sum(DAILY.c[name]), 0).label(name) for name in (*COUNT_COLUMNS, *SUM_COLUMNS)]
+def _sums(table: Any) -> list[Any]:
+    return [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in (*COUNT_COLUMNS, *SUM_COLUMNS)]
 
 
 def field_procedures(field: str) -> Select:
     return select(Procedure.id).where(func.coalesce(Procedure.field, "") == field)
 
 
-def _daily(sel: Selection, *columns: Any, period: Period | None = None) -> Select:
+def _daily(sel: Selection, keys: Callable[[Any], tuple[Any, ...]], period: Period | None = None) -> Select:
+    """The sums of the selection's daily rows grouped by `keys(table)`; whole past months are read from their
+    monthly roll-up (portal/stats/rollup.py), which has the same columns."""
     period = period or sel.period
-    stmt = select(*columns, *_sums()).where(DAILY.c.day >= period.start, DAILY.c.day <= period.end)
+    table = rollup.source(db.session(), period.start, period.end)
+    columns = keys(table)
+    stmt = select(*columns, *_sums(table)).where(table.c.day >= period.start, table.c.day <= period.end)
     if sel.agency_ids is not None:
-        stmt = stmt.where(DAILY.c.agency_id.in_(sel.agency_ids))
+        stmt = stmt.where(table.c.agency_id.in_(sel.agency_ids))
     if sel.procedure_id is not None:
-        stmt = stmt.where(DAILY.c.procedure_id == sel.procedure_id)
+        stmt = stmt.where(table.c.procedure_id == sel.procedure_id)
     if sel.field is not None:
-        stmt = stmt.where(DAILY.c.procedure_id.in_(field_procedures(sel.field)))
-    return stmt
+        stmt = stmt.where(table.c.procedure_id.in_(field_procedures(sel.field)))
+    return stmt.group_by(*columns)
 
 
 Cell = tuple[int, int]  # agency id, procedure id
@@ -153,8 +154,7 @@ def _grouped(cells: dict[Cell, Any], kind: str) -> dict[Any, Any]:
 
 
 def sums(sel: Selection, period: Period | None = None) -> Sums:
-    columns = (DAILY.c.agency_id, DAILY.c.procedure_id)
-    stmt = _daily(sel, *columns, period=period).group_by(*columns)
+    stmt = _daily(sel, lambda t: (t.c.agency_id, t.c.procedure_id), period=period)
     return Sums({(r["agency_id"], r["procedure_id"]): Figures.from_sums(dict(r)) for r in _mappings(stmt)})
 
 
@@ -190,13 +190,11 @@ def _mappings(stmt: Select) -> Iterable[Any]:
 
 def by_month(sel: Selection) -> list[Row]:
     """One row per calendar month the period touches (the first and last cut to the period): the daily sums
-    are read in one query and added up per month."""
-    stmt = _daily(sel, DAILY.c.day).group_by(DAILY.c.day)
+    added up per month by the database, in one query."""
+    stmt = _daily(sel, lambda t: (extract("year", t.c.day).label("y"), extract("month", t.c.day).label("m")))
     months: dict[str, Figures] = {m.key: Figures() for m in sel.period.months()}
     for r in _mappings(stmt):
-        day = r["day"] if isinstance(r["day"], date) else date.fromisoformat(str(r["day"]))
-        key = f"{day:%Y-%m}"
-        months[key] = months[key] + Figures.from_sums(dict(r))
+        months[f"{int(r['y']):04d}-{int(r['m']):02d}"] = Figures.from_sums(dict(r))
     return [Row(key, key, None, figures) for key, figures in months.items()]
 
 
@@ -255,27 +253,6 @@ def facts_scope(sel: Selection, day_column: str) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def reason_column() -> Any:
-    """The reason a dossier that ended without a result was given: the last note of a decision or status
-    entry of its timeline up to its closing (a refusal's reason, a withdrawal's reason); NULL when none.
-    A correlated lookup through the timeline's dossier index, for the facts rows being read."""
-    event = aliased(DossierEvent)
-    return (
-        select(event.note)
-        .where(
-            event.dossier_id == FACTS.c.dossier_id,
-            event.kind.in_(REASON_KINDS),
-            event.note.is_not(None),
-            event.note != "",
-            event.at <= Dossier.closed_at,
-        )
-        .order_by(event.at.desc(), event.id.desc())
-        .limit(1)
-        .correlate(FACTS, Dossier)
-        .scalar_subquery()
-    )
-
-
 @dataclass(frozen=True)
 class Reason:
     outcome: str
@@ -295,14 +272,11 @@ class Reasons:
 def reasons(sel: Selection) -> dict[str, Reasons]:
     """Per outcome (not accepted, stopped, withdrawn), the reasons given with their counts, most frequent first.
     The counts of one outcome add up to its figure."""
-    reason = reason_column().label("reason")
-    inner = (
-        select(FACTS.c.outcome, reason)
-        .join(Dossier, Dossier.id == FACTS.c.dossier_id)
+    stmt = (
+        select(FACTS.c.outcome, FACTS.c.reason, func.count())
         .where(FACTS.c.outcome.in_(REASON_OUTCOMES), *facts_scope(sel, "outcome_day"))
-        .subquery()
+        .group_by(FACTS.c.outcome, FACTS.c.reason)
     )
-    stmt = select(inner.c.outcome, inner.c.reason, func.count()).group_by(inner.c.outcome, inner.c.reason)
     found: dict[str, Counter[str | None]] = {outcome: Counter() for outcome in REASON_OUTCOMES}
     for outcome, text, count in db.session.execute(stmt):
         found[outcome][text or None] += int(count)

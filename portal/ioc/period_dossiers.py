@@ -20,7 +20,7 @@ from portal.models import Channel, Dossier, Procedure, ProcedureVersion
 from portal.stats.figures import Figures
 
 from . import period as service
-from .period import FACTS, REASON_OUTCOMES, Selection, facts_scope, overdue_clauses, reason_column
+from .period import FACTS, REASON_OUTCOMES, Selection, facts_scope, overdue_clauses
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000
@@ -177,9 +177,9 @@ def _reason_filter(figure: str, reason: str | None, no_reason: bool) -> list[Col
     if figure not in REASON_OUTCOMES:
         return []
     if no_reason:
-        return [reason_column().is_(None)]
+        return [FACTS.c.reason.is_(None)]
     if reason:
-        return [reason_column() == reason]
+        return [FACTS.c.reason == reason]
     return []
 
 
@@ -195,16 +195,38 @@ def _query(sel: Selection, figure: str, now: datetime, reason: str | None, no_re
             .join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
             .where(*overdue_clauses(sel, now))
         )
-    spec = FIGURES[figure]
     facts = (FACTS.c.timeliness, FACTS.c.processing_hours, FACTS.c.supplement_rounds, FACTS.c.rating_level)
-    shown_reason = reason_column() if figure in REASON_OUTCOMES else null()
+    shown_reason = FACTS.c.reason if figure in REASON_OUTCOMES else null()
     return (
         select(*common, *times, *facts, shown_reason.label("reason"))
         .select_from(FACTS)
         .join(Dossier, Dossier.id == FACTS.c.dossier_id)
         .join(Procedure, Procedure.id == FACTS.c.procedure_id)
-        .where(*spec.where(), *facts_scope(sel, spec.day), *_reason_filter(figure, reason, no_reason))
+        .where(*_facts_where(sel, figure, reason, no_reason))
     )
+
+
+def _facts_where(sel: Selection, figure: str, reason: str | None, no_reason: bool) -> list[ColumnElement[bool]]:
+    spec = FIGURES[figure]
+    return [*spec.where(), *facts_scope(sel, spec.day), *_reason_filter(figure, reason, no_reason)]
+
+
+def _paged(
+    stmt: Select, sel: Selection, figure: str, reason: str | None, no_reason: bool, limit: int, offset: int
+) -> Select:
+    """The page's rows: for a figure of the facts, the page is chosen among the facts alone (an index walk on
+    the figure's day) and only its rows are joined to their dossiers, so page 100 joins 50 dossiers, not 5,000."""
+    order = _latest_first(figure)
+    if figure == OVERDUE:
+        return stmt.order_by(*order).limit(limit).offset(offset)
+    page = (
+        select(FACTS.c.dossier_id)
+        .where(*_facts_where(sel, figure, reason, no_reason))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
+    return stmt.where(FACTS.c.dossier_id.in_(page.scalar_subquery())).order_by(*order)
 
 
 def count(sel: Selection, figure: str, now: datetime, reason: str | None = None, no_reason: bool = False) -> int:
@@ -249,12 +271,12 @@ def dossiers(
     no_reason: bool = False,
     english: bool = False,
 ) -> DossierList:
-    """One page of the dossiers behind a figure, newest first."""
+    """One page of the dossiers behind a figure, the latest first (by the day the figure counts them on)."""
     total = count(sel, figure, now, reason, no_reason)
     pages = max(1, min(MAX_PAGE, -(-total // PAGE_SIZE)))
     page = max(1, min(page, pages))
     stmt = _query(sel, figure, now, reason, no_reason, english)
-    stmt = stmt.order_by(Dossier.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    stmt = _paged(stmt, sel, figure, reason, no_reason, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     return DossierList(_rows(stmt), total, page, pages)
 
 
@@ -262,5 +284,14 @@ def all_dossiers(
     sel: Selection, figure: str, now: datetime, *, reason: str | None = None, no_reason: bool = False, english: bool
 ) -> list[ListedDossier]:
     """The whole list for a download, up to EXPORT_LIMIT rows."""
-    stmt = _query(sel, figure, now, reason, no_reason, english).order_by(Dossier.id.desc()).limit(EXPORT_LIMIT)
+    stmt = _paged(_query(sel, figure, now, reason, no_reason, english), sel, figure, reason, no_reason, EXPORT_LIMIT, 0)
     return _rows(stmt)
+
+
+def _latest_first(figure: str) -> tuple[Any, ...]:
+    """By the figure's day, then the dossier: PostgreSQL walks the day's index backwards from the period's end and
+    stops at the page (ordered by the dossier alone, it walked the whole table's key backwards looking for the
+    few dossiers of a recent day: 120 ms for an agency's "received this month" at 1,000,000 dossiers)."""
+    if figure == OVERDUE:
+        return (Dossier.id.desc(),)
+    return (FACTS.c[FIGURES[figure].day].desc(), FACTS.c.dossier_id.desc())

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
-from flask import url_for
+from flask import g, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from portal.catalogue.services import localized
+from portal.core.presentation import number
 from portal.stats.export import Column, Table
 from portal.stats.figures import Figures, Period, Row
 
@@ -40,12 +43,55 @@ class Cell:
     kind: str = "int"
     href: str | None = None
 
+    def shown(self) -> Markup:
+        """The value as the page writes it (the downloads write the raw value), formatted here rather than by a
+        template macro per cell: a breakdown page has thousands of cells."""
+        return cell_text(self.value, self.kind)
+
+    def td(self) -> str:
+        """The cell's `<td>`, its value linked to the dossiers behind it (escaped here: see `Line.html`)."""
+        text = str(self.shown())
+        if self.href:
+            text = f'<a href="{escape(self.href)}">{text}</a>'
+        css = "" if self.kind == "text" else ' class="num"'
+        return f'<td{css} data-kind="{escape(self.kind)}">{text}</td>'
+
+
+@dataclass(frozen=True)
+class _Words:
+    no_data: Markup
+    hours: str  # "%(n)s h", translated
+
+
+def _words() -> _Words:
+    """The words of the cells, translated once per request (thousands of cells would each ask Flask-Babel)."""
+    words = g.get("ioc_cell_words")
+    if words is None:
+        words = g.ioc_cell_words = _Words(Markup('<span aria-label="{}">–</span>').format(_("no data")), _("%(n)s h"))
+    return words
+
+
+def cell_text(value: Any, kind: str) -> Markup:
+    if value is None:
+        return _words().no_data
+    if kind == "share":
+        return Markup("{}&nbsp;%").format(number(value * 100))
+    if kind == "hours":
+        return Markup.escape(_words().hours % {"n": number(value)})
+    if kind in ("int", "rounds", "score"):
+        return Markup.escape(number(value))
+    return Markup.escape(value)
+
 
 @dataclass
 class Line:
     head: str
     cells: list[Cell]
     code: str | None = None
+
+    def html(self) -> Markup:
+        """The line's value cells, written in Python: Jinja's per-cell work was half of a breakdown page's time."""
+        return Markup("".join(cell.td() for cell in self.cells))  # noqa: S704  (every part escaped in Cell.td)
 
 
 @dataclass
@@ -70,18 +116,41 @@ class PageTable:
 
 
 class Links:
-    """Drill-down links with the page's filters; `figure` None gives no link (a figure no list stands behind)."""
+    """Drill-down links with the page's filters; `figure` None gives no link (a figure no list stands behind).
 
-    def __init__(self, sel: Selection, agency_id: int | None) -> None:
+    A breakdown page holds thousands of links: the path is built once and the filters' part of the query is
+    encoded once per set of overridden keys, rather than a `url_for` per cell (~0.1 ms each)."""
+
+    PERIOD_KEYS = frozenset({"period", "since", "until"})
+
+    def __init__(self, sel: Selection, agency_id: int | None, *, enabled: bool = True) -> None:
+        self.enabled = enabled  # a download has no links: none are built
         self.base = selection_args(sel, agency_id)
+        self.path = url_for("ioc.period_dossiers")
+        self._encoded: dict[frozenset[str], str] = {}
 
     def href(self, figure: str | None, **overrides: Any) -> str | None:
-        if figure is None:
+        if figure is None or not self.enabled:
             return None
-        base = self.base
-        if {"period", "since", "until"} & set(overrides):  # a row of its own period (a month of the trend)
-            base = {k: v for k, v in base.items() if k not in ("period", "since", "until")}
-        return url_for("ioc.period_dossiers", **{**base, **overrides, "figure": figure})
+        dropped = frozenset({*overrides, "figure"})
+        if self.PERIOD_KEYS & dropped:  # a row of its own period (a month of the trend)
+            dropped |= self.PERIOD_KEYS
+        base = self._encoded.get(dropped)
+        if base is None:
+            base = self._encoded[dropped] = _query({k: v for k, v in self.base.items() if k not in dropped})
+        own = _query({**overrides, "figure": figure})
+        return f"{self.path}?{base}&{own}" if base else f"{self.path}?{own}"
+
+
+def _query(args: dict[str, Any]) -> str:
+    return "&".join(f"{key}={_quoted(value)}" for key, value in args.items() if value is not None)
+
+
+def _quoted(value: Any) -> str:
+    text = str(value)
+    if text.isascii() and text.replace("_", "").replace("-", "").isalnum():
+        return text  # ids, figure names, period keys: nothing to quote
+    return quote_plus(text)
 
 
 # -- the summary tables ---------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def _quarters(today: date, period: Period) -> list[str]:
     return sorted(keys, reverse=True)
 
 
-def _context() -> Context:
+def period_context() -> Context:
     scope = leader_scope_or_403(current_user)
     chosen = int_arg("agency", 0, 1)
     agency_id = chosen if chosen and scope.allows(chosen) else None
@@ -120,11 +120,11 @@ def _english() -> bool:
 @bp.get("/figures")
 @login_required
 def period_figures():
-    ctx = _context()
+    ctx = period_context()
     if ctx.sel is None:
         return _bad_period("ioc/figures.html", ctx)
     sel, now = ctx.sel, utcnow()
-    links = tables.Links(sel, ctx.agency_id)
+    links = tables.Links(sel, ctx.agency_id, enabled=not request.args.get("export"))
     found, overdue = service.sums(sel), service.overdue(sel, now)
     summary = found.total()
     page_tables = tables.summary_tables(summary, overdue.total, links)
@@ -195,7 +195,7 @@ def _dossier_table(rows: list[lists.ListedDossier], figure: str, agencies: dict[
 @login_required
 def period_dossiers():
     """The dossiers behind one figure of the period pages, with the same filters."""
-    ctx = _context()
+    ctx = period_context()
     figure = request.args.get("figure", "")
     if figure not in lists.KEYS:
         abort(404)
@@ -253,7 +253,7 @@ def _ranking_table(name: str, caption: str, head: str, ranked: list[ranking_serv
 @bp.get("/ranking")
 @login_required
 def ranking():
-    ctx = _context()
+    ctx = period_context()
     criterion = request.args.get("sort", ranking_service.DEFAULT_CRITERION)
     if criterion not in ranking_service.CRITERIA:
         criterion = ranking_service.DEFAULT_CRITERION

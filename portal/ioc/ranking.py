@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -33,21 +34,21 @@ class Change:
     higher_is_better: bool | None  # None: neither way is better (the number received)
     share: bool
 
-    @property
+    @cached_property  # the page asks each of these several times per cell, for thousands of cells
     def delta(self) -> float | None:
         if self.now is None or self.before is None:
             return None
         difference = self.now - self.before
         return round(difference * 100, 1) if self.share else difference
 
-    @property
+    @cached_property
     def direction(self) -> str | None:
         """up | down | same, or None when there is nothing to compare."""
         if self.delta is None:
             return None
         return "up" if self.delta > 0 else "down" if self.delta < 0 else "same"
 
-    @property
+    @cached_property
     def better(self) -> bool | None:
         if self.direction in (None, "same") or self.higher_is_better is None:
             return None

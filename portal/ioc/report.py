@@ -17,12 +17,13 @@ Which dossiers the report counts (the same definitions in every cell, so each ro
 
 So: carried over + newly received = handled + ended without a result + being handled at the end.
 
-Everything but the ratings is one query on `stats_dossier_facts` (days of reception and outcome per dossier, kept
-with every step), reading only the dossiers open now or ended since the period began (ix_stats_facts_outcome; at
-1,000,000 dossiers the province's last month takes about 0.1 s on PostgreSQL, a period years back up to about 1 s
-as nearly everything ended since). The split of open dossiers into overdue / not yet due reads the appointment from
-the dossier's row by its key (its current appointment: a date moved after the period's end is seen as moved).
-Ratings given in the period come from the daily aggregates, like the statistics pages.
+The counts come from the daily aggregates (whole past months from their roll-up, portal/stats/rollup.py), like the
+statistics pages: the period's receptions by channel and outcomes, less the outcomes of dossiers never received
+(the `unreceived_*` columns); carried over = received before the period less ended after reception before it;
+being handled at the end = carried over + received − ended after reception. Two sums, whatever the period's
+length. The split of the dossiers being handled at the end into overdue / not yet due reads the facts of the
+dossiers open at the end with their appointment from the dossier's row (its current appointment: a date moved
+after the period's end is seen as moved).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
 
 from portal.catalogue.services import localized
 from portal.extensions import db
-from portal.models import Agency, DailyStats, Dossier, DossierFacts, Procedure
+from portal.models import Agency, Dossier, DossierFacts, Procedure
+from portal.stats import rollup
 from portal.stats.export import Column
 from portal.stats.export import Table as ExportTable
 from portal.stats.figures import Period
@@ -48,7 +50,6 @@ from portal.stats.figures import Period
 from .access import LeaderScope
 
 FACTS = cast("Table", DossierFacts.__table__)
-DAILY = cast("Table", DailyStats.__table__)
 
 
 @dataclass(frozen=True)
@@ -170,32 +171,6 @@ def _scoped(query: Any, column: Any, scope: LeaderScope) -> Any:
     return query if scope.agency_ids is None else query.where(column.in_(scope.agency_ids))
 
 
-def _fact_columns(period: Period) -> dict[str, Any]:
-    f = FACTS.c
-    start, end = period.start, period.end
-    received = f.received_day.is_not(None)
-    ended_in = and_(f.outcome_day >= start, f.outcome_day <= end)
-    new = and_(f.received_day >= start, f.received_day <= end)
-    after_reception = and_(received, ended_in)
-    before_reception = and_(f.received_day.is_(None), ended_in)
-    return {
-        "carried_over": _n(and_(f.received_day < start, or_(f.outcome_day.is_(None), f.outcome_day >= start))),
-        "received_online": _n(and_(new, f.channel == 2)),
-        "received_in_person": _n(and_(new, f.channel == 1)),
-        "received_post": _n(and_(new, f.channel == 3)),
-        "finished": _n(and_(after_reception, f.outcome == "finished")),
-        "finished_early": _n(and_(after_reception, f.outcome == "finished", f.timeliness == "early")),
-        "finished_on_time": _n(and_(after_reception, f.outcome == "finished", f.timeliness == "on_time")),
-        "finished_late": _n(and_(after_reception, f.outcome == "finished", f.timeliness == "late")),
-        "withdrawn": _n(and_(after_reception, f.outcome == "withdrawn")),
-        "stopped": _n(and_(after_reception, f.outcome == "stopped")),
-        "not_accepted": _n(and_(after_reception, f.outcome == "not_accepted")),
-        "open_end": _n(and_(f.received_day <= end, or_(f.outcome_day.is_(None), f.outcome_day > end))),
-        "refused_at_reception": _n(and_(before_reception, f.outcome == "not_accepted")),
-        "withdrawn_before_reception": _n(and_(before_reception, f.outcome == "withdrawn")),
-    }
-
-
 Key = tuple[int, int]  # agency id, procedure id
 OUTCOMES = ("finished", "not_accepted", "stopped", "withdrawn")
 
@@ -208,16 +183,63 @@ def _not_ended_before(day: date) -> ColumnElement[bool]:
     return or_(f.outcome.is_(None), and_(f.outcome.in_(OUTCOMES), f.outcome_day >= day))
 
 
+FINISHED_SPLIT = ("finished_early", "finished_on_time", "finished_late")
+PERIOD_COUNTS = (
+    "received_online", "received_in_person", "received_post", *OUTCOMES, *FINISHED_SPLIT,
+    "refused_at_reception", "withdrawn_before_reception",
+)  # fmt: skip
+
+
+def _received_and_ended(t: Any) -> Any:
+    """Per daily row: dossiers received that day, less those ended that day after their reception."""
+    ended = [t.c[name] - t.c[f"unreceived_{name}"] for name in OUTCOMES]
+    return t.c.received - ended[0] - ended[1] - ended[2] - ended[3]
+
+
+def _period_columns(t: Any) -> dict[str, Any]:
+    """The report's counts over a period's daily rows: outcomes after reception are the outcomes less those of
+    dossiers never received (those two have their own columns)."""
+    after = {name: t.c[name] - t.c[f"unreceived_{name}"] for name in (*OUTCOMES, *FINISHED_SPLIT)}
+    return {
+        "received_online": t.c.received_online,
+        "received_in_person": t.c.received_in_person,
+        "received_post": t.c.received_post,
+        **after,
+        "refused_at_reception": t.c.unreceived_not_accepted,
+        "withdrawn_before_reception": t.c.unreceived_withdrawn,
+    }
+
+
+def _summed(session: Any, start: date, end: date, scope: LeaderScope, columns: Any) -> dict[Key, dict[str, int]]:
+    t = rollup.source(session, start, end)
+    named = columns(t)
+    query = select(t.c.agency_id, t.c.procedure_id, *(func.coalesce(func.sum(c), 0).label(n) for n, c in named.items()))
+    query = _scoped(query.where(t.c.day >= start, t.c.day <= end), t.c.agency_id, scope)
+    query = query.group_by(t.c.agency_id, t.c.procedure_id)
+    return {
+        (int(r["agency_id"]), int(r["procedure_id"])): {name: int(r[name]) for name in named}
+        for r in session.execute(query).mappings()
+    }
+
+
 def _facts_counts(period: Period, scope: LeaderScope) -> dict[Key, dict[str, int]]:
-    f = FACTS.c
-    columns = _fact_columns(period)
-    query = select(f.agency_id, f.procedure_id, *(c.label(name) for name, c in columns.items()))
-    # Only dossiers not ended before the period can count: the open ones, and those ended since its first day.
-    query = query.where(_not_ended_before(period.start), or_(f.received_day.is_(None), f.received_day <= period.end))
-    query = _scoped(query, f.agency_id, scope).group_by(f.agency_id, f.procedure_id)
+    """Carried over, newly received, handled, ended and being handled at the end, from the daily aggregates
+    (whole months from their roll-up): carried over = received before the period less ended after reception
+    before it; being handled at the end = carried over + received − ended after reception in the period."""
+    session = db.session()
+    first = session.scalar(select(func.min(rollup.DAILY.c.day)))
+    before: dict[Key, dict[str, int]] = {}
+    if first is not None and first < period.start:
+        last = period.start - timedelta(days=1)
+        before = _summed(session, first, last, scope, lambda t: {"open": _received_and_ended(t)})
+    during = _summed(session, period.start, period.end, scope, _period_columns)
     out: dict[Key, dict[str, int]] = {}
-    for row in db.session.execute(query).mappings():
-        out[(int(row["agency_id"]), int(row["procedure_id"]))] = {name: int(row[name]) for name in columns}
+    for key in set(before) | set(during):
+        values = dict.fromkeys(PERIOD_COUNTS, 0) | during.get(key, {})
+        carried = before.get(key, {}).get("open", 0)
+        received = values["received_online"] + values["received_in_person"] + values["received_post"]
+        ended = sum(values[name] for name in OUTCOMES)
+        out[key] = {**values, "carried_over": carried, "open_end": carried + received - ended}
     return out
 
 
@@ -240,7 +262,7 @@ def _overdue_counts(period: Period, scope: LeaderScope, now: datetime) -> dict[K
 
 
 def _rating_counts(period: Period, scope: LeaderScope) -> dict[Key, tuple[int, int]]:
-    d = DAILY.c
+    d = rollup.source(db.session(), period.start, period.end).c
     satisfied = d.rating_satisfied + d.rating_very_satisfied
     query = select(
         d.agency_id,

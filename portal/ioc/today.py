@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, and_, func, select, true
 
 from portal.extensions import db
-from portal.models import Channel, Dossier, Procedure, ProcedureVersion, Status
+from portal.models import Channel, Dossier, Incident, IncidentState, Procedure, ProcedureVersion, Status
 
 from .access import LeaderScope
 
@@ -66,7 +66,14 @@ FIGURES: dict[str, tuple[Any, Callable[[Day], ColumnElement[bool]]]] = {
         _l("Refused or stopped today"),
         lambda d: and_(Dossier.status.in_(REFUSED_STATUSES), Dossier.closed_at >= d.start, Dossier.closed_at < d.end),
     ),
+    # Open dossiers an incident holds (a step's code failed, an external system kept failing): they move only
+    # once an administrator retries or cancels it (/admin/incidents).
+    "incident": (_l("Held by an incident"), lambda d: and_(_open(), Dossier.id.in_(_open_incidents()))),
 }
+
+
+def _open_incidents() -> Select:
+    return select(Incident.dossier_id).where(Incident.state == IncidentState.OPEN, Incident.dossier_id.is_not(None))
 
 
 def _scope_clause(scope: LeaderScope) -> ColumnElement[bool]:

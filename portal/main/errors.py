@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
+from portal.api import problems
+from portal.api.problems import is_api_request
 from portal.main import outage
 
 # Werkzeug's own titles and texts are English only: each code in the person's language instead.
@@ -40,6 +42,8 @@ def register(app: Flask) -> None:
         unavailable = outage.in_request_outage(getattr(error, "original_exception", None))
         if unavailable is not None:  # a 500 whose cause is the database or broker being down
             return unavailable
+        if is_api_request(request.path):  # RFC 9457 problem+json, whatever the error (portal/api/problems.py)
+            return problems.from_http_exception(error)
         if _wants_json():
             return jsonify(error=error.name, message=error.description), error.code
         title, text = _words(error)
@@ -55,6 +59,8 @@ def register(app: Flask) -> None:
 
         db.session.rollback()
         app.logger.exception("unhandled error on %s", request.path)
+        if is_api_request(request.path):
+            return problems.internal_error()
         message = _("Something went wrong on our side. Nothing you entered was saved; please try again.")
         if _wants_json():
             return jsonify(error="Internal Server Error", message=message), 500

@@ -9,6 +9,7 @@ from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import TooManyRequests
 
+from portal.api.problems import is_api_request, problem
 from portal.auth.throttle import try_again_words
 
 DEFAULT_WAIT = 60  # seconds, when the limit that was hit is not known
@@ -31,6 +32,8 @@ def too_many_requests(error: TooManyRequests):
     message = _("Too many attempts in a short time.")
     when = try_again_words(seconds)
     headers = {"Retry-After": str(seconds)}
+    if is_api_request(request.path):
+        return problem(429, "rate-limited", f"{message} {when}", None, headers)
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error="Too Many Requests", message=f"{message} {when}", retry_after=seconds), 429, headers
     return render_template("errors/too_many.html", message=message, when=when), 429, headers

@@ -3,19 +3,24 @@
 from .agency import Agency, CalendarException, Department, Group
 from .audit import AuditLog
 from .citizen import Draft, Rating
-from .dossier import Attachment, Channel, Dossier, DossierCodeCounter, DossierEvent, Status
+from .dossier import Attachment, Channel, Dossier, DossierCodeCounter, DossierEvent, Origin, Status
 from .dry_run import DryRun
+from .external import ExternalJob, JobState
 from .incident import Incident, IncidentState
+from .national_sync import NationalSync, SyncState
 from .notification import DeliveryStatus, Notification, NotificationChannel, Reminder, ReminderKind
 from .procedure import SERVICE_LEVELS, Procedure, ProcedureVersion
+from .service_account import IdempotencyKey, ServiceAccount
 from .sso import RoleMapping, SamlAssertionSeen, SsoIdentity
-from .stats import DailyStats, DossierFacts
+from .stats import DailyStats, DossierFacts, MonthlyBuilt, MonthlyStats
 from .step_stats import FlowDaily, StepDaily, WorkDaily
 from .task import Task, TaskState
 from .user import Membership, User
+from .webhook import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "SERVICE_LEVELS",
+    "WEBHOOK_EVENTS",
     "Agency",
     "Attachment",
     "AuditLog",
@@ -30,13 +35,20 @@ __all__ = [
     "DossierFacts",
     "Draft",
     "DryRun",
+    "ExternalJob",
     "FlowDaily",
     "Group",
+    "IdempotencyKey",
     "Incident",
     "IncidentState",
+    "JobState",
     "Membership",
+    "MonthlyBuilt",
+    "MonthlyStats",
+    "NationalSync",
     "Notification",
     "NotificationChannel",
+    "Origin",
     "Procedure",
     "ProcedureVersion",
     "Rating",
@@ -44,11 +56,15 @@ __all__ = [
     "ReminderKind",
     "RoleMapping",
     "SamlAssertionSeen",
+    "ServiceAccount",
     "SsoIdentity",
     "Status",
     "StepDaily",
+    "SyncState",
     "Task",
     "TaskState",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkDaily",
 ]

@@ -48,6 +48,13 @@ class Channel:
     POST = 3
 
 
+class Origin:
+    """Which system filed a dossier (Dossier.origin); None is this portal (its pages or its desk)."""
+
+    NATIONAL_PORTAL = "national_portal"  # forwarded by the national public service portal (through the API)
+    API = "api"  # another back-office system, through the API
+
+
 class Dossier(Model):
     __tablename__ = "dossiers"
     __table_args__ = (
@@ -79,6 +86,8 @@ class Dossier(Model):
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[int] = mapped_column(SmallInteger, default=Status.NEW)
     channel: Mapped[int] = mapped_column(SmallInteger, default=Channel.ONLINE)
+    # Which system filed it (Origin); None: this portal. The national portal's dossiers are also channel online.
+    origin: Mapped[str | None] = mapped_column(String(30))
     form_data: Mapped[dict] = mapped_column(JSONType, default=dict)
     workflow_state: Mapped[str] = mapped_column(Text, default="")
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -139,7 +148,7 @@ class DossierEvent(Model):
     __tablename__ = "dossier_events"
     __table_args__ = (
         # The reasons given to the citizen (refusals, stops, withdrawals, supplements): the last one of a dossier
-        # is read per ended dossier by the period pages (portal/ioc/period.py, REASON_KINDS must match).
+        # is kept on the dossier's statistics facts when it ends (portal/stats/aggregates.py, REASON_KINDS must match).
         Index(
             "ix_dossier_events_reasons",
             "dossier_id",

@@ -12,9 +12,9 @@ Two tables (see portal/stats/aggregates.py for how they are maintained):
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Float, Index, Integer, SmallInteger, String, false
+from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, SmallInteger, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import Model
@@ -51,7 +51,12 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "rating_very_satisfied",
     *BUCKET_COLUMNS,
     "received_digitised",
+    *(f"unreceived_{name}" for name in ("finished", "finished_early", "finished_on_time", "finished_late")),
+    *(f"unreceived_{name}" for name in ("not_accepted", "stopped", "withdrawn")),
 )
+# The outcomes of dossiers that ended without ever being received (refused or withdrawn at the desk, imported
+# dossiers without a reception): the periodic report keeps them out of its balance of received dossiers.
+UNRECEIVED_COLUMNS: tuple[str, ...] = tuple(name for name in COUNT_COLUMNS if name.startswith("unreceived_"))
 SUM_COLUMNS: tuple[str, ...] = ("processing_hours",)
 
 
@@ -83,24 +88,17 @@ class DossierFacts(Model):
     rating_day: Mapped[date | None] = mapped_column(Date)
     # Received, with its documents held as files in the portal (see aggregates.digitised_of for the definition).
     digitised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Of a dossier that ended without a result (not accepted, stopped, withdrawn): the reason the citizen was
+    # given (see aggregates.reasons_of), kept here so that the period pages count reasons without the timeline.
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 def _count() -> Mapped[int]:
     return mapped_column(Integer, default=0, server_default="0")
 
 
-class DailyStats(Model):
-    """Counts and sums for one local day, agency and procedure. Each figure is counted on the day it happened:
-    submissions on the day of submission, receptions on the day of reception, outcomes (finished with their
-    timeliness and processing time, refusals, withdrawals, and the supplement rounds of those dossiers) on the
-    day the dossier ended, ratings on the day they were given."""
-
-    __tablename__ = "stats_daily"
-    __table_args__ = (Index("ix_stats_daily_agency_day", "agency_id", "day"),)
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    procedure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+class StatsCounts:
+    """The additive columns (COUNT_COLUMNS and SUM_COLUMNS) shared by the daily rows and their monthly roll-up."""
 
     submitted: Mapped[int] = _count()
     submitted_in_person: Mapped[int] = _count()
@@ -121,8 +119,8 @@ class DailyStats(Model):
     not_accepted: Mapped[int] = _count()  # status 3
     stopped: Mapped[int] = _count()  # status 8
     withdrawn: Mapped[int] = _count()  # status 7
-    supplement_rounds: Mapped[int] = _count()  # of the dossiers that ended that day
-    supplemented: Mapped[int] = _count()  # dossiers that ended that day after at least one supplement round
+    supplement_rounds: Mapped[int] = _count()  # of the dossiers that ended then
+    supplemented: Mapped[int] = _count()  # dossiers that ended then after at least one supplement round
     rating_unsatisfied: Mapped[int] = _count()
     rating_satisfied: Mapped[int] = _count()
     rating_very_satisfied: Mapped[int] = _count()
@@ -138,4 +136,48 @@ class DailyStats(Model):
     hours_b9: Mapped[int] = _count()
     hours_b10: Mapped[int] = _count()
     hours_b11: Mapped[int] = _count()
-    received_digitised: Mapped[int] = _count()  # received that day, documents held as files (digitised)
+    received_digitised: Mapped[int] = _count()  # received, documents held as files (digitised)
+    # Counted on the outcome day too, for the dossiers among the outcomes above that were never received.
+    unreceived_finished: Mapped[int] = _count()
+    unreceived_finished_early: Mapped[int] = _count()
+    unreceived_finished_on_time: Mapped[int] = _count()
+    unreceived_finished_late: Mapped[int] = _count()
+    unreceived_not_accepted: Mapped[int] = _count()
+    unreceived_stopped: Mapped[int] = _count()
+    unreceived_withdrawn: Mapped[int] = _count()
+
+
+class DailyStats(StatsCounts, Model):
+    """Counts and sums for one local day, agency and procedure. Each figure is counted on the day it happened:
+    submissions on the day of submission, receptions on the day of reception, outcomes (finished with their
+    timeliness and processing time, refusals, withdrawals, and the supplement rounds of those dossiers) on the
+    day the dossier ended, ratings on the day they were given."""
+
+    __tablename__ = "stats_daily"
+    __table_args__ = (Index("ix_stats_daily_agency_day", "agency_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    procedure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class MonthlyStats(StatsCounts, Model):
+    """The daily rows of one complete past month added up (portal/stats/rollup.py): a year's figures read twelve
+    rows per agency × procedure instead of 365. Only months marked in `stats_monthly_built` are read; a change to
+    a day of a built month removes the month's rows and mark, and the month is read from the daily rows again
+    until it is rebuilt."""
+
+    __tablename__ = "stats_monthly"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the month's first day
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    procedure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class MonthlyBuilt(Model):
+    """The months whose roll-up is complete and current."""
+
+    __tablename__ = "stats_monthly_built"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -17,6 +17,10 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "bpmn-timers": every(config["BEAT_TIMERS_SECONDS"], "timers.tick"),
         "deadline-reminders": every(config["BEAT_REMINDERS_SECONDS"], "notifications.reminders"),
         "notification-sweep": every(config["BEAT_SWEEP_SECONDS"], "notifications.sweep"),
+        "external-jobs": every(config["BEAT_EXTERNAL_SECONDS"], "external.tick"),
+        "national-sync": every(config["BEAT_NATIONAL_SYNC_SECONDS"], "national_sync.sweep"),
+        "webhooks": every(config["BEAT_WEBHOOKS_SECONDS"], "webhooks.sweep"),
+        "stats-rollup": every(config["BEAT_ROLLUP_SECONDS"], "stats.rollup"),
         **reports(config),
     }
 

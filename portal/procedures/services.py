@@ -19,6 +19,7 @@ from portal.core import audit
 from portal.core.errors import NotFound, ServiceError
 from portal.core.time import utcnow
 from portal.extensions import db
+from portal.external.registry import known_topics
 from portal.models import Agency, Group, Procedure, ProcedureVersion, User
 from workflows.bpmn_model import ProcedureModel, named_people, parse_xml, read_model
 from workflows.engine import CompiledProcess, cached_process, compile_process
@@ -109,7 +110,7 @@ def deploy(
     name) is a problem, since it would not be used.
     """
     problems = [p for name, xml in dmn_files for p in validate_dmn(xml, name)]
-    problems += validate_bpmn(bpmn_xml, path, dmn_files)
+    problems += validate_bpmn(bpmn_xml, path, dmn_files, known_topics=known_topics())
     dmn_files, unused = split_tables(bpmn_xml, dmn_files)
     problems += [
         Problem(name, 1, "-", _("no business rule task of this procedure uses a decision of this table"))

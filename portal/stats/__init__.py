@@ -53,7 +53,7 @@ def _rebuild_steps(batch: int) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the public pages and the command, and start keeping the aggregates current."""
-    from . import aggregates, steps
+    from . import aggregates, steps, tasks  # noqa: F401  (tasks: registers the roll-up's Celery job)
     from .views import bp
 
     app.register_blueprint(bp)

@@ -12,6 +12,9 @@ two transactions never wait on each other in a cycle.
 events and replaces both tables; since the same `facts_of()` and `contributions()` are used, it gives the same
 numbers as the incremental path.
 
+Reasons: a dossier that ended without a result keeps the reason it was given (`reasons_of()`), read from its
+timeline when it ends so (or when a reason is written after that), so that counting reasons reads no timeline.
+
 Digitised dossiers: see `digitised_of()`. A file attached to a dossier (or one removed from it) re-reads that
 dossier's facts, as a change of the dossier's own row does.
 
@@ -49,6 +52,8 @@ from portal.models import (
 )
 from portal.models.stats import BUCKET_COLUMNS, HOUR_BUCKETS, DailyStats, DossierFacts
 
+from . import rollup
+
 DAILY = cast("Table", DailyStats.__table__)
 FACTS = cast("Table", DossierFacts.__table__)
 
@@ -60,6 +65,8 @@ RATING_COLUMNS = {
 }
 ONLINE_LEVELS = {"full_online": "received_full_online", "partial_online": "received_partial_online"}
 ENDED_OUTCOMES = {Status.NOT_ACCEPTED: "not_accepted", Status.STOPPED: "stopped", Status.WITHDRAWN: "withdrawn"}
+REASON_OUTCOMES = tuple(ENDED_OUTCOMES.values())  # the outcomes whose facts keep the reason given
+REASON_KINDS = ("status", "step_completed")  # timeline entries whose note is a reason (REASON_EVENTS must match)
 RESULT_STATUSES = frozenset({Status.FINISHED, Status.RETURNED})
 
 Key = tuple[date, int, int]  # day, agency id, procedure id
@@ -96,6 +103,7 @@ class Facts:
     rating_level: int | None = None
     rating_day: date | None = None
     digitised: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,10 +145,12 @@ def facts_of(
     hours: Callable[[datetime, datetime], float],
     online_level: str | None = None,
     digitised: bool = False,
+    reason: str | None = None,
 ) -> Facts:
     """The dossier's contribution now. `hours(a, b)` gives working hours between two moments (the agency's
-    calendar); `online_level` keeps the service level recorded when the dossier was first seen; `digitised` says
-    whether `digitised_of()` finds the dossier's documents held as files (it counts only once received)."""
+        calendar); `online_level` keeps the service level recorded when the dossier was first seen; `digitised` says
+        whether `digitised_of()` finds the dossier's documents held as files (it counts only once received); `reason`
+    is what `reasons_of()` finds (kept only for a dossier that ended without a result)."""
     outcome, ended_at = outcome_of(dossier)
     processing = None
     if outcome == "finished" and dossier.received_at is not None and ended_at is not None:
@@ -164,6 +174,7 @@ def facts_of(
         rating_level=rating[0] if rating else None,
         rating_day=rating[1] if rating else None,
         digitised=digitised and dossier.received_at is not None,
+        reason=reason if outcome in REASON_OUTCOMES else None,
     )
 
 
@@ -209,6 +220,10 @@ def contributions(facts: Facts | None) -> dict[Key, Counter[str]]:
                 )
         else:
             add(facts.outcome_day, **{facts.outcome: 1})
+        if facts.received_day is None:
+            add(facts.outcome_day, **{f"unreceived_{facts.outcome}": 1})
+            if facts.outcome == "finished" and facts.timeliness in ("early", "on_time", "late"):
+                add(facts.outcome_day, **{f"unreceived_finished_{facts.timeliness}": 1})
         if facts.supplement_rounds:
             add(facts.outcome_day, supplement_rounds=facts.supplement_rounds, supplemented=1)
     rating_column = RATING_COLUMNS.get(facts.rating_level or 0)
@@ -246,6 +261,8 @@ def apply(session: Session, changes: dict[Key, dict[str, float]]) -> None:
     """Add `changes` to the daily rows (creating them), in key order."""
     if not changes:
         return
+    # A day of a past month (a late file, a deleted dossier): that month's roll-up is no longer current.
+    rollup.invalidate(session, (day for day, _agency, _procedure in changes), utcnow().astimezone(_tz()).date())
     table = DAILY
     insert_ = _insert_for(session)
     for key in sorted(changes):
@@ -318,11 +335,15 @@ def _after_flush(session: Session, _context: Any) -> None:
     new_rounds: Counter[int] = Counter()
     new_ratings: dict[int, Rating] = {}
     files: set[int] = set()  # dossiers that gained or lost a file
+    noted: set[int] = set()  # dossiers whose timeline gained a reason
     for obj in session.new:
         if isinstance(obj, Dossier):
             changed[obj.id] = obj
-        elif isinstance(obj, DossierEvent) and obj.kind == "status" and obj.to_status == Status.SUPPLEMENT:
-            new_rounds[obj.dossier_id] += 1
+        elif isinstance(obj, DossierEvent):
+            if obj.kind == "status" and obj.to_status == Status.SUPPLEMENT:
+                new_rounds[obj.dossier_id] += 1
+            if obj.kind in REASON_KINDS and obj.note:
+                noted.add(obj.dossier_id)
         elif isinstance(obj, Rating):
             new_ratings[obj.dossier_id] = obj
         elif isinstance(obj, Attachment) and obj.dossier_id is not None:
@@ -339,11 +360,11 @@ def _after_flush(session: Session, _context: Any) -> None:
             deleted.add(obj.id)
         elif isinstance(obj, Attachment) and obj.dossier_id is not None:
             files.add(obj.dossier_id)
-    touched = set(changed) | set(new_rounds) | set(new_ratings) | deleted | files
+    touched = set(changed) | set(new_rounds) | set(new_ratings) | deleted | files | noted
     if not touched:
         return
     with session.no_autoflush:
-        _update(session, touched, Changes(changed, deleted, new_rounds, new_ratings, files))
+        _update(session, touched, Changes(changed, deleted, new_rounds, new_ratings, files, noted))
 
 
 def _dossier_ids_of(attachment: Attachment) -> set[int]:
@@ -361,6 +382,7 @@ class Changes:
     new_rounds: Counter[int]
     new_ratings: dict[int, Rating]
     files: set[int]
+    noted: set[int]
 
 
 def _update(session: Session, touched: set[int], flushed: Changes) -> None:
@@ -374,6 +396,7 @@ def _update(session: Session, touched: set[int], flushed: Changes) -> None:
     kept = {i for i, d in dossiers.items() if d is not None and _still_digitised(d, stored.get(i), flushed.files)}
     ask = [i for i, d in dossiers.items() if d is not None and d.received_at is not None and i not in kept]
     digitised = kept | digitised_of(session, ask)
+    reasons = _reasons_now(session, dossiers, stored, flushed.noted)
     changes: dict[Key, Counter[str]] = defaultdict(Counter)
     for dossier_id in sorted(touched):
         old = stored.get(dossier_id)
@@ -391,6 +414,7 @@ def _update(session: Session, touched: set[int], flushed: Changes) -> None:
                 flushed.new_rounds[dossier_id],
                 flushed.new_ratings.get(dossier_id),
                 digitised=dossier_id in digitised,
+                reason=reasons.get(dossier_id),
             )
         if new == old:
             continue
@@ -398,6 +422,24 @@ def _update(session: Session, touched: set[int], flushed: Changes) -> None:
             changes[key].update(delta)
         _store_facts(session, dossier_id, new, existed=old is not None)
     apply(session, {key: dict(values) for key, values in changes.items()})
+
+
+def _reasons_now(
+    session: Session, dossiers: dict[int, Dossier | None], stored: dict[int, Facts], noted: set[int]
+) -> dict[int, str | None]:
+    """The reason of each dossier that has ended without a result: carried over from its stored facts unless it
+    has just ended so or its timeline has just gained a reason; read from the timeline then."""
+    out: dict[int, str | None] = {}
+    ask = []
+    for dossier_id, dossier in dossiers.items():
+        if dossier is None or outcome_of(dossier)[0] not in REASON_OUTCOMES:
+            continue
+        old = stored.get(dossier_id)
+        if old is not None and old.outcome == outcome_of(dossier)[0] and dossier_id not in noted:
+            out[dossier_id] = old.reason
+        else:
+            ask.append(dossier_id)
+    return {**out, **reasons_of(session, ask)}
 
 
 def _still_digitised(dossier: Dossier, old: Facts | None, files: set[int]) -> bool:
@@ -415,6 +457,7 @@ def _current_facts(
     rating: Rating | None,
     *,
     digitised: bool,
+    reason: str | None,
 ) -> Facts:
     if old is not None:  # what cannot change is carried over; the rest comes from the dossier's row
         meta = ProcedureMeta(old.procedure_id, old.online_level or "", "working")
@@ -441,6 +484,7 @@ def _current_facts(
         hours=hours,
         online_level=old.online_level if old is not None else None,
         digitised=digitised,
+        reason=reason,
     )
 
 
@@ -489,21 +533,42 @@ def digitised_of(session: Session, ids: list[int]) -> set[int]:
     return {int(i) for i in found if i is not None}
 
 
+def reasons_of(session: Session, ids: list[int]) -> dict[int, str | None]:
+    """The reason each of these dossiers was given when it ended: the last note of a decision or status entry
+    of its timeline up to its closing (a refusal's, a stop's or a withdrawal's reason); absent when none."""
+    if not ids:
+        return {}
+    ranked = (
+        select(
+            DossierEvent.dossier_id,
+            DossierEvent.note,
+            func.row_number()
+            .over(partition_by=DossierEvent.dossier_id, order_by=(DossierEvent.at.desc(), DossierEvent.id.desc()))
+            .label("n"),
+        )
+        .join(Dossier, Dossier.id == DossierEvent.dossier_id)
+        .where(
+            DossierEvent.dossier_id.in_(ids),
+            DossierEvent.kind.in_(REASON_KINDS),
+            DossierEvent.note.is_not(None),
+            DossierEvent.note != "",
+            DossierEvent.at <= Dossier.closed_at,
+        )
+        .subquery()
+    )
+    rows = session.execute(select(ranked.c.dossier_id, ranked.c.note).where(ranked.c.n == 1))
+    return {int(dossier_id): str(note) for dossier_id, note in rows}
+
+
 def ratings_of(session: Session, ids: list[int], tz: ZoneInfo) -> dict[int, tuple[int, date | None]]:
     rows = session.execute(select(Rating.dossier_id, Rating.level, Rating.created_at).where(Rating.dossier_id.in_(ids)))
     return {dossier_id: (level, local_day(created, tz)) for dossier_id, level, created in rows}
 
 
-_connected = False
-
-
 def connect() -> None:
-    """Listen to every session's flushes (once per process)."""
-    global _connected
-    if _connected:
-        return
-    event.listen(Session, "after_flush", _after_flush)
-    _connected = True
+    """Listen to every session's flushes (once per process, however many apps it builds)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
 
 
 # -- the rebuild ------------------------------------------------------------------------------------------
@@ -535,6 +600,7 @@ def rebuild(session: Session, batch: int = 1000) -> Iterator[int]:
         session.execute(db.text("LOCK TABLE stats_daily, stats_dossier_facts IN EXCLUSIVE MODE"))
     session.execute(delete(DAILY))
     session.execute(delete(FACTS))
+    rollup.clear(session)
     tz = _tz()
     agencies = {agency.id: agency for agency in session.scalars(select(Agency))}
     hours_of = {agency_id: _calendar_hours(agency) for agency_id, agency in agencies.items()}
@@ -551,6 +617,7 @@ def rebuild(session: Session, batch: int = 1000) -> Iterator[int]:
         rounds = supplement_rounds_of(session, ids)
         ratings = ratings_of(session, ids, tz)
         digitised = digitised_of(session, ids)
+        reasons = reasons_of(session, [row.id for row in rows if outcome_of(row)[0] in REASON_OUTCOMES])
         facts_rows = []
         for row in rows:
             if row.procedure_version_id not in metas:
@@ -563,6 +630,7 @@ def rebuild(session: Session, batch: int = 1000) -> Iterator[int]:
                 rating=ratings.get(row.id),
                 hours=hours_of[row.agency_id],
                 digitised=row.id in digitised,
+                reason=reasons.get(row.id),
             )
             facts_rows.append({"dossier_id": row.id, **asdict(facts)})
             for key, values in contributions(facts).items():
@@ -580,3 +648,4 @@ def rebuild(session: Session, batch: int = 1000) -> Iterator[int]:
         # Executemany needs the same keys in every row.
         columns = {name for row in chunk for name in row}
         session.execute(insert(DAILY), [{name: row.get(name, 0) for name in columns} for row in chunk])
+    rollup.build_missing(session, utcnow().astimezone(tz).date())

@@ -29,7 +29,9 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import Agency, Procedure
-from portal.models.stats import BUCKET_COLUMNS, COUNT_COLUMNS, HOUR_BUCKETS, SUM_COLUMNS, DailyStats
+from portal.models.stats import BUCKET_COLUMNS, COUNT_COLUMNS, HOUR_BUCKETS, SUM_COLUMNS
+
+from . import rollup
 
 MAX_DAYS = 366 * 20  # a custom period longer than this is refused as odd input
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -166,6 +168,13 @@ class Figures:
     rating_unsatisfied: int = 0
     rating_satisfied: int = 0
     rating_very_satisfied: int = 0
+    unreceived_finished: int = 0  # of the outcomes above, those of dossiers never received (see UNRECEIVED_COLUMNS)
+    unreceived_finished_early: int = 0
+    unreceived_finished_on_time: int = 0
+    unreceived_finished_late: int = 0
+    unreceived_not_accepted: int = 0
+    unreceived_stopped: int = 0
+    unreceived_withdrawn: int = 0
     hours_histogram: tuple[int, ...] = field(default=(0,) * len(BUCKET_COLUMNS))
 
     @classmethod
@@ -270,18 +279,15 @@ class Row:
 
 _FIGURE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Figures))
 _NAMES: tuple[str, ...] = (*COUNT_COLUMNS, *SUM_COLUMNS)
-_SUMS: list[Any] = []
 
 
-def _sums() -> list[Any]:
-    if not _SUMS:  # built once: the same expressions serve every query
-        table = DailyStats.__table__
-        _SUMS.extend(func.coalesce(func.sum(table.c[name]), 0).label(name) for name in _NAMES)
-    return _SUMS
+def _sums(table: Any) -> list[Any]:
+    return [func.coalesce(func.sum(table.c[name]), 0).label(name) for name in _NAMES]
 
 
-def _filtered(query: Any, period: Period, agency_id: int | None, procedure_id: int | None, field_: str | None) -> Any:
-    table = DailyStats.__table__
+def _filtered(
+    query: Any, table: Any, period: Period, agency_id: int | None, procedure_id: int | None, field_: str | None
+) -> Any:
     query = query.where(table.c.day >= period.start, table.c.day <= period.end)
     if agency_id is not None:
         query = query.where(table.c.agency_id == agency_id)
@@ -321,13 +327,13 @@ def _cells(
     wider = (period.start, period.end, agency_id, None, field_, False)
     if procedure_id is not None and not by_month and wider in memo:
         return [cell for cell in memo[wider] if cell.key[1] == procedure_id]
-    table = DailyStats.__table__
+    table = rollup.source(db.session(), period.start, period.end)  # whole past months from their roll-up
     keys: tuple[Any, ...]
     if by_month:
         keys = (func.extract("year", table.c.day), func.extract("month", table.c.day))
     else:
         keys = (table.c.agency_id, table.c.procedure_id)
-    query = _filtered(select(*keys, *_sums()), period, agency_id, procedure_id, field_).group_by(*keys)
+    query = _filtered(select(*keys, *_sums(table)), table, period, agency_id, procedure_id, field_).group_by(*keys)
     rows = db.session.execute(query).all()
     if by_month:
         cells = [_Cell((f"{int(r[0]):04d}-{int(r[1]):02d}",), tuple(r[2:])) for r in rows]
@@ -361,8 +367,8 @@ def totals(
     return _summed(_cells(period, agency_id, procedure_id, field), lambda c: None).get(None, Figures())
 
 
-def by_agency(period: Period, *, field: str | None = None) -> list[Row]:
-    sums = _summed(_cells(period, None, None, field), lambda c: c.key[0])
+def by_agency(period: Period, *, field: str | None = None, procedure_id: int | None = None) -> list[Row]:
+    sums = _summed(_cells(period, None, procedure_id, field), lambda c: c.key[0])
     columns = (Agency.id, Agency.code, Agency.name, Agency.name_en)
     agencies = db.session.execute(select(*columns).where(Agency.id.in_(sums)))
     rows = [Row(a.id, a.name, a.name_en, sums[a.id], code=a.code) for a in agencies]

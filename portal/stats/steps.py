@@ -410,16 +410,10 @@ def _version(session: Session, version_id: int) -> ProcedureVersion:
     return cast("ProcedureVersion", session.get(ProcedureVersion, version_id))
 
 
-_connected = False
-
-
 def connect() -> None:
-    """Listen to every session's flushes (once per process)."""
-    global _connected
-    if _connected:
-        return
-    event.listen(Session, "after_flush", _after_flush)
-    _connected = True
+    """Listen to every session's flushes (once per process, however many apps it builds)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
 
 
 # -- the rebuild ------------------------------------------------------------------------------------------------

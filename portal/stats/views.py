@@ -87,6 +87,18 @@ def _agency() -> Agency | None:
     return agency
 
 
+def _procedure() -> Procedure | None:
+    value = request.args.get("procedure", "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        abort(400)
+    procedure = db.session.get(Procedure, int(value))
+    if procedure is None or not procedure.published:
+        abort(404)
+    return procedure
+
+
 def _field() -> str | None:
     value = request.args.get("field")
     if value is None or value == "":
@@ -98,11 +110,14 @@ def _field() -> str | None:
 
 @bp.get("/statistics")
 def statistics():
-    period, agency, field = _period(), _agency(), _field()
+    period, agency, procedure, field = _period(), _agency(), _procedure(), _field()
     agency_id = agency.id if agency else None
-    summary = fig.totals(period, agency_id=agency_id, field=field)
-    # The Decision 766 index is per agency, over all fields (see portal/stats/index766.py).
-    index = index766.index_for(period, [agency_id] if agency_id else None, province=agency is None)
+    procedure_id = procedure.id if procedure else None
+    if procedure is not None:
+        field = None  # a procedure has its field
+    summary = fig.totals(period, agency_id=agency_id, procedure_id=procedure_id, field=field)
+    # The Decision 766 index is per agency, over all fields and procedures (see portal/stats/index766.py).
+    index = [] if procedure else index766.index_for(period, [agency_id] if agency_id else None, province=not agency)
     title = _("Decision 766 index")
     download = export_response({"index766": index766.as_table(index, "index766", title)}, period.key)
     if download is not None:
@@ -112,12 +127,17 @@ def statistics():
         period=period,
         previous=period.previous(),
         agency=agency,
+        procedure=procedure,
         field=field,
         summary=summary,
-        agencies=[] if agency else fig.by_agency(period, field=field),
-        fields=[] if field else fig.by_field(period, agency_id=agency_id),
-        procedures=fig.by_procedure(period, agency_id=agency_id, field=field),
-        months=fig.by_month(period, agency_id=agency_id, field=field) if period.kind != "month" else [],
+        agencies=[] if agency else fig.by_agency(period, field=field, procedure_id=procedure_id),
+        fields=[] if field or procedure else fig.by_field(period, agency_id=agency_id),
+        procedures=[] if procedure else fig.by_procedure(period, agency_id=agency_id, field=field),
+        months=(
+            fig.by_month(period, agency_id=agency_id, procedure_id=procedure_id, field=field)
+            if period.kind != "month"
+            else []
+        ),
         open_months=[m for m in period.months() if m.start <= _today()][-12:],
         index=index,
         unsupported=index766.UNSUPPORTED,

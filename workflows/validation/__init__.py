@@ -9,6 +9,7 @@ Modules, in the order `validate_bpmn` runs them:
 - `context`: what the checks share (the parsed file, known decisions and names) and small XML helpers;
 - `structure`: size, XML safety, well-formedness, the XSD schema, one executable process;
 - `elements`: supported BPMN elements and Camunda extensions, script and business rule tasks;
+- `external`: external service tasks: topic (with a handler), input/output parameters, retry cycle;
 - `steps`: process and step properties, roles, forms;
 - `ids`: ids of form fields and enum options that are also the ids of BPMN elements;
 - `expressions`: conditions, scripts, timers and message payloads, and the names they may read;

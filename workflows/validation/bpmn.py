@@ -11,6 +11,7 @@ from workflows.validation.context import Context
 from workflows.validation.dmn import load_decisions
 from workflows.validation.elements import check_elements
 from workflows.validation.expressions import check_expressions
+from workflows.validation.external import check_service_tasks
 from workflows.validation.graph import check_gateways, check_loops, check_references
 from workflows.validation.ids import check_ids
 from workflows.validation.limits import check_limits
@@ -26,22 +27,33 @@ def validate_bpmn(
     dmn_files: Sequence[tuple[str, bytes]] = (),
     known_roles: Collection[str] | None = None,
     known_people: Collection[str] | None = None,
+    known_topics: Collection[str] | None = None,
 ) -> list[Problem]:
     """Every problem that keeps the file from being published; an empty list means it can run.
 
     `known_roles`: the group roles of the handling agency; `known_people`: the emails (lower case) of the active
-    officers among those the file names (camunda:assignee, camunda:candidateUsers). None leaves them unchecked."""
+    officers among those the file names (camunda:assignee, camunda:candidateUsers); `known_topics`: the topics of
+    external service tasks that have a handler. None leaves them unchecked."""
     report = Report(path)
     try:
         root = load(xml, report, (BPMN_NS,), "BPMN")
         if root is None:
             return report.sorted()
-        ctx = Context(root, xml, report, load_decisions(dmn_files), known_roles, known_people=known_people)
+        ctx = Context(
+            root,
+            xml,
+            report,
+            load_decisions(dmn_files),
+            known_roles,
+            known_people=known_people,
+            known_topics=known_topics,
+        )
         run_checks(
             [
                 lambda: check_schema(root, report),
                 lambda: check_processes(ctx),
                 lambda: check_elements(ctx),
+                lambda: check_service_tasks(ctx),
                 lambda: check_steps(ctx),
                 lambda: check_ids(ctx),
                 lambda: check_limits(ctx),

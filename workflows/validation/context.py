@@ -35,6 +35,8 @@ class Context:
     known_names: set[str] = field(default_factory=set)
     # Emails (lower case) of the active officers the file names; None: people are not checked (no database).
     known_people: Collection[str] | None = None
+    # Topics that have a handler (external service tasks); None: topics are not checked.
+    known_topics: Collection[str] | None = None
 
 
 def names(text: str) -> frozenset[str]:

@@ -13,7 +13,7 @@ from workflows.validation.problems import Report
 FLOW_NODES = names(
     "startEvent endEvent userTask scriptTask businessRuleTask manualTask task exclusiveGateway "
     "parallelGateway inclusiveGateway eventBasedGateway subProcess callActivity boundaryEvent "
-    "intermediateCatchEvent intermediateThrowEvent sendTask receiveTask"
+    "intermediateCatchEvent intermediateThrowEvent sendTask receiveTask serviceTask"
 )
 SUPPORTED_ELEMENTS = (
     FLOW_NODES
@@ -31,7 +31,8 @@ SUPPORTED_ELEMENTS = (
     | frozenset(TIMER_KINDS)
 )
 CAMUNDA_ALLOWED = names(
-    "properties property formData formField formProperty validation constraint value failedJobRetryTimeCycle in out"
+    "properties property formData formField formProperty validation constraint value failedJobRetryTimeCycle in out "
+    "inputOutput inputParameter outputParameter"
 )
 
 
@@ -70,8 +71,8 @@ def _check_camunda_attributes(node: etree._Element, name: str, report: Report) -
             report.add(node, _("runs Java code (camunda:%(attr)s); the portal runs no Java", attr=attribute))
     if node.get(camunda("expression")) and name != "messageEventDefinition":
         report.add(node, _("uses camunda:expression, which the portal does not run"))
-    if node.get(camunda("type")) == "external" or node.get(camunda("topic")):
-        report.add(node, _("is an external task; the portal has no external workers"))
+    if (node.get(camunda("type")) == "external" or node.get(camunda("topic"))) and name != "serviceTask":
+        report.add(node, _("is an external task; only a bpmn:serviceTask can be one"))
     if node.get(camunda("resource")):
         report.add(node, _("loads code from camunda:resource; write it inline"))
 
@@ -101,8 +102,6 @@ def _check_bpmn_element(node: etree._Element, name: str, ctx: Context) -> None:
 
 
 def _unsupported_reason(name: str) -> str:
-    if name == "serviceTask":
-        return _("service tasks are not supported: the portal runs no Java or outside services")
     if name in ("standardLoopCharacteristics", "multiInstanceLoopCharacteristics"):
         return _("loop and multi-instance markers are not supported")
     return _("element type %(name)s is not supported", name=name)

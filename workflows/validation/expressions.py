@@ -54,6 +54,8 @@ def _collect_known_names(ctx: Context) -> dict[etree._Element, set[str]]:
         # SpiffWorkflow stores a caught message's payload there, else in `<event id>_Response`.
         event = node.getparent()
         names.add(node.get(camunda("resultVariable")) or f"{event.get('id') if event is not None else ''}_Response")
+    # An external service task's declared outputs (camunda:outputParameter) are set when its handler has run.
+    names.update(p.get("name") or "" for p in ctx.root.iter(camunda("outputParameter")))
     for node in bpmn_nodes(ctx.root, "dataObject"):
         names.update(filter(None, (node.get("id"), node.get("name"))))
     for node in bpmn_nodes(ctx.root, "businessRuleTask"):

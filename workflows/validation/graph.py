@@ -11,7 +11,9 @@ from workflows.validation.elements import FLOW_NODES
 from workflows.validation.problems import Report
 
 # Elements that make the process wait for a person or an outside event: a loop through one of them is fine.
-WAITING_ELEMENTS = names("userTask manualTask receiveTask intermediateCatchEvent boundaryEvent eventBasedGateway")
+WAITING_ELEMENTS = names(
+    "userTask manualTask serviceTask receiveTask intermediateCatchEvent boundaryEvent eventBasedGateway"
+)
 # Elements SpiffWorkflow lets have several outgoing flows (besides exclusive/inclusive gateways).
 SPLITTING_ELEMENTS = frozenset({"parallelGateway", "eventBasedGateway", "startEvent"})
 

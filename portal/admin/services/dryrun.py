@@ -7,7 +7,8 @@ not fire in a dry run (`before_due`/`after_start` answer a far-future moment).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from portal.incidents.services import dry_run_failed
 from portal.models import DryRun, ProcedureVersion, User
 from portal.procedures.services import compiled
 from workflows.bpmn_model import FormFieldSpec, ProcedureModel, StepSpec
-from workflows.engine import EngineError, Instance, ReadyStep
+from workflows.engine import EngineError, ExternalStep, Instance, ReadyStep
 
 FAR_FUTURE = "9999-12-31T00:00:00+00:00"
 MAX_STEPS = 200  # a dry run longer than this is surely a loop; the admin starts again
@@ -43,6 +44,7 @@ class DryRunView:
     finished: bool
     end_events: list[str]
     data: dict[str, Any]
+    external: list[ExternalStep] = field(default_factory=list)  # service tasks: the dry run calls no system
 
 
 def dry_fields(step: StepSpec) -> list[FormFieldSpec]:
@@ -78,7 +80,14 @@ def _instance(run: DryRun) -> Instance:
 
 def view(run: DryRun) -> DryRunView:
     instance = _instance(run)
-    return DryRunView(run, instance.ready_steps(), instance.completed, instance.reached_end_events(), instance.data())
+    return DryRunView(
+        run,
+        instance.ready_steps(),
+        instance.completed,
+        instance.reached_end_events(),
+        instance.data(),
+        instance.ready_external(),
+    )
 
 
 def step_spec(model: ProcedureModel, bpmn_id: str) -> StepSpec:
@@ -105,6 +114,32 @@ def complete(run: DryRun, spiff_id: str, raw: dict[str, Any]) -> None:
     _guard(lambda: instance.complete(spiff_id, data), run.version_id)
     run.state = instance.dump()
     run.log = [*run.log, {"step": step.id, "name": step.name, "data": data}]
+    run.updated_at = utcnow()
+    db.session.flush()
+
+
+def complete_external(run: DryRun, spiff_id: str, outputs_text: str) -> None:
+    """Complete a waiting service task with outputs the administrator types (a JSON object): a dry run calls no
+    other system."""
+    from portal.external.jobs import AttemptFailed, checked_outputs
+
+    instance = _instance(run)
+    ready = next((s for s in instance.ready_external() if s.spiff_id == spiff_id), None)
+    if ready is None:
+        raise InvalidInput(_("This step is not waiting any more; the page shows what is."), {})
+    if len(run.log) >= MAX_STEPS:
+        raise InvalidInput(_("This dry run is too long; start a new one."), {})
+    try:
+        outputs = checked_outputs(json.loads(outputs_text) if outputs_text.strip() else {})
+    except (ValueError, AttemptFailed) as exc:
+        message = _('The outputs must be a JSON object of plain names, e.g. {"registered": true}.')
+        raise InvalidInput(message, {"outputs": [message + f" ({exc})"]}) from exc
+    spec = instance.process.model.external.get(ready.bpmn_id)
+    if spec is not None and spec.outputs:
+        outputs = {k: v for k, v in outputs.items() if k in spec.outputs}
+    _guard(lambda: instance.complete(spiff_id, outputs), run.version_id)
+    run.state = instance.dump()
+    run.log = [*run.log, {"step": ready.bpmn_id, "name": ready.name, "data": outputs}]
     run.updated_at = utcnow()
     db.session.flush()
 

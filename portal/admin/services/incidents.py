@@ -95,7 +95,13 @@ def rerun(incident: Incident) -> str:
     if incident.state != IncidentState.OPEN:
         raise ServiceError(_("This incident is already resolved."))
     data = retry_data(incident)
-    runners = {"timer": _timer, "complete_task": _step, "submit": _submission, "withdraw": _withdrawal}
+    runners = {
+        "timer": _timer,
+        "complete_task": _step,
+        "submit": _submission,
+        "withdraw": _withdrawal,
+        "external": _external,
+    }
     runner = runners.get(incident.operation)
     if runner is None:
         raise ServiceError(_("This kind of incident cannot be retried from here."))
@@ -118,6 +124,13 @@ def _timer(incident: Incident, _data: dict[str, Any]) -> str:
     if incident.dossier_id is None or not fire_timers(incident.dossier_id, now=utcnow()):
         return _("No timer of this dossier is due any more; nothing was left to do.")
     return _("The dossier's due timers fired and it moved on.")
+
+
+def _external(incident: Incident, data: dict[str, Any]) -> str:
+    """An external service task whose retries ran out: its handler runs once more, for real."""
+    from portal.external.jobs import retry_now
+
+    return retry_now(data.get("job_id"))
 
 
 def _step(incident: Incident, data: dict[str, Any]) -> str:
@@ -173,6 +186,10 @@ def resolve(incident_id: int, actor: User, *, retried: bool) -> Incident:
     if incident is None:
         raise NotFound(_("There is no such incident."))
     if incident.state == IncidentState.OPEN:
+        if incident.operation == "external" and not retried:  # giving up: the job is cancelled, never retried
+            from portal.external.jobs import cancel_for_incident
+
+            cancel_for_incident(incident.id)
         incident.state = IncidentState.RESOLVED
         incident.resolved_at = utcnow()
         incident.resolved_by_id = actor.id

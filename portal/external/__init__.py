@@ -1,0 +1,60 @@
+"""External service tasks (BPMN `camunda:type="external"`): topic handlers (`registry`, the built-in `http_json`),
+the job table's runner (`jobs`: attempts, retries, incidents) and its Celery jobs (`tasks`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+PENDING_IDS = "motcua_external_jobs_to_run"
+_hooks_installed = False
+
+
+def init_app(app: Flask) -> None:
+    from . import tasks  # noqa: F401  (registers the Celery jobs)
+
+    install_session_hooks()
+
+
+def _remember_flushed(session: Session, _context: Any) -> None:
+    from portal.models import ExternalJob
+
+    ids = [o.id for o in session.new if isinstance(o, ExternalJob)]
+    if ids:
+        session.info.setdefault(PENDING_IDS, []).extend(ids)
+
+
+def _run_after_commit(session: Session) -> None:
+    ids = session.info.pop(PENDING_IDS, None)
+    if not ids:
+        return
+    from .tasks import run_external_job
+
+    for job_id in sorted(ids):
+        try:
+            run_external_job.delay(job_id)
+        except Exception:  # the job is due in its table: the next tick runs it
+            log.exception("could not queue external job %s; the tick will run it", job_id)
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(PENDING_IDS, None)
+
+
+def install_session_hooks() -> None:
+    """New job rows are queued once the transaction that wrote them has committed, never before."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    from portal.extensions import db
+
+    event.listen(db.session, "after_flush", _remember_flushed)
+    event.listen(db.session, "after_commit", _run_after_commit)
+    event.listen(db.session, "after_rollback", _forget)
+    _hooks_installed = True
