@@ -20,6 +20,7 @@ Usage: python bench/dashboard.py [--dossiers 1000000] [--requests 40] [--budget 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import statistics
@@ -59,7 +60,7 @@ SAMPLES: dict[str, list[tuple[str, dict[str, str], str]]] = {
     ],
     "ioc.today_json": [("", {}, "")],
     "ioc.dossiers": [
-        *[(f"figure={f}", {}, f"figure={f}") for f in ("received", "open", "overdue", "due_today", "supplement")],
+        *[(f"figure={f}", {}, f"figure={f}") for f in ("received", "open", "overdue", "due_today", "supplement", "incident")],
         ("figure=open, page 100", {}, "figure=open&page=100"),
     ],
     "ioc.waiting": [
@@ -93,6 +94,7 @@ SAMPLES: dict[str, list[tuple[str, dict[str, str], str]]] = {
         ("a year", {}, "period={year}"),
         ("one agency, a quarter", {}, "period={quarter}&agency={agency}"),
         ("one field, a year", {}, "period={year}&field={field}"),
+        ("busy procedure, a year", {}, "period={year}&procedure={procedure}"),
     ],
     "stats.open_data_json": [
         ("current month", {"month": "{month}"}, ""),
@@ -245,6 +247,8 @@ def database(url: str, dossiers: int, fresh: bool, rebuild: bool) -> Iterator[tu
             assert marker is not None
             _roll_up_months()
             db.session.remove()
+            gc.collect()
+            gc.freeze()  # as wsgi.py does once the app is built: the app's objects leave the collector's passes
             yield app, marker
 
 

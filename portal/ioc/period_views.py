@@ -4,6 +4,7 @@ downloads as CSV or XLSX through `?export=<name>&format=csv|xlsx` on the page's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -124,26 +125,19 @@ def period_figures():
     if ctx.sel is None:
         return _bad_period("ioc/figures.html", ctx)
     sel, now = ctx.sel, utcnow()
-    links = tables.Links(sel, ctx.agency_id, enabled=not request.args.get("export"))
+    wanted = request.args.get("export")  # a download: only its table is built, without links
+    links = tables.Links(sel, ctx.agency_id, enabled=not wanted)
     found, overdue = service.sums(sel), service.overdue(sel, now)
     summary = found.total()
     page_tables = tables.summary_tables(summary, overdue.total, links)
-    reasons = tables.reasons_table(service.reasons(sel), links)
-    breakdowns = []
-    for kind, name, caption, head in (
-        ("agency", "agencies", _("By agency"), _("Agency")),
-        ("field", "fields", _("By field"), _("Field")),
-        ("procedure", "procedures", _("By procedure"), _("Procedure")),
-    ):
-        if kind == "agency" and not (ctx.scope.province or len(ctx.scope.agency_ids or ()) > 1):
-            continue  # a leader of one agency: the whole is that agency
-        rows = service.breakdown(kind, found, overdue)
-        breakdowns.append(tables.breakdown_table(name, caption, head, kind, rows, overdue.by(kind), links))
-    months = sel.period.months()
-    trend = tables.trend_table(service.by_month(sel), sel, links) if len(months) > 1 else None
-    every = [*page_tables, reasons, *breakdowns, *([trend] if trend else [])]
-    if (download := export_response({t.name: t.export() for t in every}, sel.period.key)) is not None:
+    built: dict[str, tables.PageTable] = {t.name: t for t in page_tables}
+    for name, build in _more_tables(ctx, sel, found, overdue, links).items():
+        if wanted in (None, name):
+            built[name] = build()
+    if (download := export_response({n: t.export() for n, t in built.items()}, sel.period.key)) is not None:
         return download
+    reasons, trend = built["reasons"], built.get("months")
+    breakdowns = [built[n] for n in ("agencies", "fields", "procedures") if n in built]
     return render_template(
         "ioc/figures.html",
         **ctx.template_args(),
@@ -155,6 +149,27 @@ def period_figures():
         breakdowns=breakdowns,
         trend=trend,
     )
+
+
+def _more_tables(
+    ctx: Context, sel: service.Selection, found: service.Sums, overdue: service.Overdue, links: tables.Links
+) -> dict[str, Callable[[], tables.PageTable]]:
+    """The period page's tables beyond the summary, each built when asked for (a download needs one)."""
+
+    def breakdown(kind: str, name: str, caption: str, head: str) -> Callable[[], tables.PageTable]:
+        rows = lambda: service.breakdown(kind, found, overdue)  # noqa: E731
+        return lambda: tables.breakdown_table(name, caption, head, kind, rows(), overdue.by(kind), links)
+
+    out: dict[str, Callable[[], tables.PageTable]] = {
+        "reasons": lambda: tables.reasons_table(service.reasons(sel), links)
+    }
+    if ctx.scope.province or len(ctx.scope.agency_ids or ()) > 1:  # a leader of one agency: the whole is that one
+        out["agencies"] = breakdown("agency", "agencies", _("By agency"), _("Agency"))
+    out["fields"] = breakdown("field", "fields", _("By field"), _("Field"))
+    out["procedures"] = breakdown("procedure", "procedures", _("By procedure"), _("Procedure"))
+    if len(sel.period.months()) > 1:
+        out["months"] = lambda: tables.trend_table(service.by_month(sel), sel, links)
+    return out
 
 
 def _dossier_table(rows: list[lists.ListedDossier], figure: str, agencies: dict[int, Any]) -> Table:
