@@ -60,7 +60,10 @@ SAMPLES: dict[str, list[tuple[str, dict[str, str], str]]] = {
     ],
     "ioc.today_json": [("", {}, "")],
     "ioc.dossiers": [
-        *[(f"figure={f}", {}, f"figure={f}") for f in ("received", "open", "overdue", "due_today", "supplement", "incident")],
+        *[
+            (f"figure={f}", {}, f"figure={f}")
+            for f in ("received", "open", "overdue", "due_today", "supplement", "incident")
+        ],
         ("figure=open, page 100", {}, "figure=open&page=100"),
     ],
     "ioc.waiting": [

@@ -84,7 +84,7 @@ def test_pages_show_the_same_numbers_from_the_roll_up_as_from_the_daily_rows(dem
 
 def test_a_change_to_a_rolled_up_day_takes_the_month_off_the_roll_up_until_rebuilt(demo: Flask) -> None:
     d = build_fixture()
-    roll_up_months.apply().result
+    roll_up_months.apply()
     assert date(2026, 3, 1) in built()
 
     # A correction of an old dossier: the one finished early in March is recorded as withdrawn that day.
@@ -109,7 +109,7 @@ def test_a_change_to_a_rolled_up_day_takes_the_month_off_the_roll_up_until_rebui
 
 def test_a_rebuild_from_scratch_rolls_the_months_up_again(demo: Flask) -> None:
     build_fixture()
-    roll_up_months.apply().result
+    roll_up_months.apply()
     first = sorted(tuple(r) for r in db.session.execute(select(MonthlyStats.__table__)))
     result = demo.test_cli_runner().invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
