@@ -148,8 +148,8 @@ def facts_of(
     reason: str | None = None,
 ) -> Facts:
     """The dossier's contribution now. `hours(a, b)` gives working hours between two moments (the agency's
-        calendar); `online_level` keeps the service level recorded when the dossier was first seen; `digitised` says
-        whether `digitised_of()` finds the dossier's documents held as files (it counts only once received); `reason`
+    calendar); `online_level` keeps the service level recorded when the dossier was first seen; `digitised` says
+    whether `digitised_of()` finds the dossier's documents held as files (it counts only once received); `reason`
     is what `reasons_of()` finds (kept only for a dossier that ended without a result)."""
     outcome, ended_at = outcome_of(dossier)
     processing = None
