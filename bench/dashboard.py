@@ -168,10 +168,11 @@ def rebuild_statistics(parts: tuple[str, ...] = ("stats rebuild", "steps rebuild
 
 def _roll_up_months() -> None:
     """What the beat job `stats.rollup` does in production: roll up the complete months not rolled up yet."""
+    from portal.core.time import local_today
     from portal.stats import rollup
 
     started = time.perf_counter()
-    months = rollup.build_missing(db.session(), rollup.local_today())
+    months = rollup.build_missing(db.session(), local_today())
     db.session.commit()
     if months:
         _autocommit("VACUUM (ANALYZE) stats_monthly")

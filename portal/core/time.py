@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 
 def utcnow() -> datetime:
@@ -15,3 +18,8 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def local_today() -> date:
+    """Today in the portal's time zone (TIMEZONE): the day statistics and deadlines count on."""
+    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, render_template, request
 from flask_babel import get_locale
@@ -16,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.catalogue.services import localized
-from portal.core.time import utcnow
+from portal.core.time import local_today, utcnow
 from portal.core.web import int_arg, page_arg
 from portal.dossiers.access import officer_agency_ids
 from portal.stats.export import Column, Table, export_response
@@ -31,10 +30,6 @@ from .views import bp
 
 PERIOD_KINDS = ("month", "quarter", "year", "custom")
 MAX_ARG = 30
-
-
-def _today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def requested_period(today: date) -> Period:
@@ -101,7 +96,7 @@ def period_context() -> Context:
     chosen = int_arg("agency", 0, 1)
     agency_id = chosen if chosen and scope.allows(chosen) else None
     narrowed = scope.narrowed(agency_id)
-    today = _today()
+    today = local_today()
     try:
         period = requested_period(today)
     except BadPeriod:

@@ -20,23 +20,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import FromClause, Table, delete, func, insert, literal, select, text, union_all
 from sqlalchemy.orm import Session
 
-from portal.core.time import utcnow
+from portal.core.time import local_today, utcnow
 from portal.models.stats import COUNT_COLUMNS, SUM_COLUMNS, DailyStats, MonthlyBuilt, MonthlyStats
 
 DAILY = cast("Table", DailyStats.__table__)
 MONTHLY = cast("Table", MonthlyStats.__table__)
 BUILT = cast("Table", MonthlyBuilt.__table__)
 NAMES: tuple[str, ...] = (*COUNT_COLUMNS, *SUM_COLUMNS)
-
-
-def local_today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 def month_of(day: date) -> date:

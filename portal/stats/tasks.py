@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from portal.core.time import local_today
 from portal.core.web import unit_of_work
 from portal.extensions import db
 
@@ -14,4 +15,4 @@ from . import rollup
 def roll_up_months() -> int:
     """Roll up the complete months that have no current roll-up (none most of the time: one query)."""
     with unit_of_work():
-        return rollup.build_missing(db.session(), rollup.local_today())
+        return rollup.build_missing(db.session(), local_today())

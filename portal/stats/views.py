@@ -6,15 +6,13 @@ import csv
 import hashlib
 import io
 import json
-from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from portal.core.time import utcnow
+from portal.core.time import local_today
 from portal.extensions import db
 from portal.models import Agency, Procedure
 from portal.stats import figures as fig
@@ -58,15 +56,11 @@ OPEN_DATA_COLUMNS = (
 )
 
 
-def _today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
 def _period() -> Period:
     text = request.args.get("period", "")
     since, until = request.args.get("since", ""), request.args.get("until", "")
     if not (text or since or until):
-        return Period.containing(_today())
+        return Period.containing(local_today())
     if len(text) > 30 or len(since) > 30 or len(until) > 30:
         abort(400)
     try:
@@ -138,7 +132,7 @@ def statistics():
             if period.kind != "month"
             else []
         ),
-        open_months=[m for m in period.months() if m.start <= _today()][-12:],
+        open_months=[m for m in period.months() if m.start <= local_today()][-12:],
         index=index,
         unsupported=index766.UNSUPPORTED,
     )
@@ -217,7 +211,7 @@ def _cached(body: str, mimetype: str, period: Period) -> BaseResponse:
     response = Response(body, mimetype=mimetype)
     # A month still open changes with every step (figures at most a minute old); a closed month rarely does.
     response.cache_control.public = True
-    response.cache_control.max_age = 60 if period.end >= _today() else 3600
+    response.cache_control.max_age = 60 if period.end >= local_today() else 3600
     response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response.make_conditional(request)
