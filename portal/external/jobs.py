@@ -248,18 +248,7 @@ def _failed(job: ExternalJob, reason: str, now: datetime, *, retry: bool) -> Non
         )
         return
     job.state, job.next_attempt_at = JobState.INCIDENT, None
-    incident = record(
-        StepFailed(
-            reason,
-            kind="error",
-            operation="external",
-            version_id=job.procedure_version_id,
-            element_id=job.element_id,
-            detail=f"topic {job.topic}, attempt {job.attempts} of {job.max_attempts}: {reason}",
-            dossier_id=job.dossier_id,
-            retry={"job_id": job.id},
-        )
-    )
+    incident = record(_failure(job, reason, f"attempt {job.attempts} of {job.max_attempts}"))
     job.incident_id = incident.id
     db.session.add(
         DossierEvent(
@@ -291,16 +280,7 @@ def retry_now(job_id: Any, now: datetime | None = None) -> str:
         prepared = _prepare(job.id, job.attempts, now)
         outputs = _call(*prepared) if prepared is not None else None
     except AttemptFailed as failed:
-        raise StepFailed(
-            failed.reason,
-            kind="error",
-            operation="external",
-            version_id=job.procedure_version_id,
-            element_id=job.element_id,
-            detail=f"topic {job.topic}, retried by an administrator: {failed.reason}",
-            dossier_id=job.dossier_id,
-            retry={"job_id": job.id},
-        ) from failed
+        raise _failure(job, failed.reason, "retried by an administrator") from failed
     if outputs is None or _complete(job, outputs, now) is None:
         _finish(job, JobState.CANCELLED, now)
         return _("The dossier no longer waits at this step; nothing was left to do.")
@@ -351,3 +331,17 @@ def run_due(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
         state = attempt(job_id, now)
         counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+def _failure(job: ExternalJob, reason: str, when: str) -> StepFailed:
+    """The incident's error for a job that failed (its retry repeats the job)."""
+    return StepFailed(
+        reason,
+        kind="error",
+        operation="external",
+        version_id=job.procedure_version_id,
+        element_id=job.element_id,
+        detail=f"topic {job.topic}, {when}: {reason}",
+        dossier_id=job.dossier_id,
+        retry={"job_id": job.id},
+    )
