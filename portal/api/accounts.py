@@ -21,6 +21,7 @@ from portal.core.errors import InvalidInput, NotFound
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Agency, Group, ServiceAccount, User
+from portal.models.user import SERVICE_KIND
 
 TOKEN_PREFIX = "mc_"  # noqa: S105  (the prefix of every token, not a secret)
 HINT_LENGTH = 10  # "mc_" and 7 characters: enough to tell tokens apart in the list, useless to guess one
@@ -94,6 +95,8 @@ def create_account(
         expires_at=expires_at,
         created_by_id=actor.id,
     )
+    if "tasks:act" in chosen:
+        account.user_id = _service_user(account.name).id
     db.session.add(account)
     db.session.flush()
     audit.record(
@@ -109,11 +112,39 @@ def create_account(
     return Created(account, token)
 
 
+def _service_user(name: str) -> User:
+    """Who the account is on the tasks it claims and completes: named so an officer reading "claimed by" or the
+    dossier's history knows it was a system (no e-mail or password: it cannot sign in)."""
+    user = User(full_name=_("%(name)s (API)", name=name)[:255], kind=SERVICE_KIND, confirmed=True)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def acting_user(account: ServiceAccount) -> User | None:
+    """The user the account acts as on tasks (None when it was made without `tasks:act`)."""
+    return db.session.get(User, account.user_id) if account.user_id else None
+
+
+def ensure_acting_user(account: ServiceAccount) -> User:
+    """An account made before accounts had users gets its own now (the caller commits)."""
+    user = acting_user(account)
+    if user is None:
+        user = _service_user(account.name)
+        user.active = account.revoked_at is None
+        account.user_id = user.id
+        db.session.flush()
+    return user
+
+
 def revoke_account(account: ServiceAccount, actor: User) -> None:
     if account.revoked_at is not None:
         return
     account.revoked_at = utcnow()
     account.revoked_by_id = actor.id
+    user = acting_user(account)
+    if user is not None:
+        user.active = False
     db.session.flush()
     audit.record("admin.api_account_revoked", actor, account, name=account.name)
 

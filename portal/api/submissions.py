@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import json
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -27,60 +24,9 @@ from portal.citizen.services import check_files, raw_values
 from portal.core.errors import InvalidInput
 from portal.dossiers import services as dossiers
 from portal.extensions import db
-from portal.models import Dossier, IdempotencyKey, Origin, ServiceAccount, User
+from portal.models import Dossier, Origin, ServiceAccount, User
 from portal.procedures.services import current_version
 from workflows.bpmn_model import FormFieldSpec
-
-MAX_KEY_LENGTH = 200
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-    location: str | None
-    replayed: bool = False
-
-
-def fingerprint(method: str, path: str, body: Any) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
-
-
-def check_key(key: str | None) -> str:
-    """A usable Idempotency-Key: 1 to 200 printable ASCII characters."""
-    key = (key or "").strip().strip('"')
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
-        raise ApiProblem(
-            400,
-            "idempotency-key-required",
-            _("Send an Idempotency-Key header (1 to 200 characters) with every POST; reuse it only to retry."),
-            [{"field": "Idempotency-Key", "message": _("Missing or not valid.")}],
-        )
-    return key
-
-
-def stored_answer(account: ServiceAccount, key: str, print_: str) -> Answer | None:
-    row = db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.account_id == account.id, IdempotencyKey.key == key)
-    )
-    if row is None:
-        return None
-    if row.fingerprint != print_:
-        raise ApiProblem(
-            422,
-            "idempotency-key-reused",
-            _("This Idempotency-Key was used for a different request; use a new key for a new request."),
-            [{"field": "Idempotency-Key", "message": _("Already used for a different request.")}],
-        )
-    return Answer(row.status, row.body, row.location, replayed=True)
-
-
-def reserve(account: ServiceAccount, key: str, print_: str) -> IdempotencyKey:
-    row = IdempotencyKey(account_id=account.id, key=key, fingerprint=print_, status=0, body="")
-    db.session.add(row)
-    db.session.flush()  # a concurrent twin waits here, then fails with an IntegrityError
-    return row
 
 
 def _invalid(field: str, message: str) -> ApiProblem:
@@ -105,7 +51,7 @@ def _typed(spec: FormFieldSpec, value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _check_data(fields: list[FormFieldSpec], data: dict[str, Any]) -> None:
+def check_data(fields: list[FormFieldSpec], data: dict[str, Any]) -> None:
     known = {spec.id: spec for spec in fields}
     errors = []
     for name, value in data.items():
@@ -120,7 +66,7 @@ def _check_data(fields: list[FormFieldSpec], data: dict[str, Any]) -> None:
         raise ApiProblem(422, "invalid-input", None, errors)
 
 
-def _store_files(fields: list[FormFieldSpec], files: list[dict[str, Any]], owner: User) -> dict[str, str]:
+def store_files(fields: list[FormFieldSpec], files: list[dict[str, Any]], owner: User) -> dict[str, str]:
     """Store each attachment as the citizen's upload; the file fields' values ("12,15")."""
     file_fields = {spec.id for spec in fields if spec.widget == "file"}
     ids: dict[str, list[str]] = {}
@@ -150,8 +96,8 @@ def submit(account: ServiceAccount, body: dict[str, Any]) -> Dossier:
         raise _invalid("procedure", _("This procedure takes no applications online."))
     citizen = _citizen(body["citizen_id"])
     step = dossiers.submit_step(version)
-    _check_data(step.form, body["data"])
-    values = {**body["data"], **_store_files(step.form, body.get("attachments") or [], citizen)}
+    check_data(step.form, body["data"])
+    values = {**body["data"], **store_files(step.form, body.get("attachments") or [], citizen)}
     check_files(step.form, values, citizen)
     return dossiers.submit_dossier(version, citizen, raw_values(step.form, values), origin=origin_of(account))
 

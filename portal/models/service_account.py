@@ -34,6 +34,9 @@ class ServiceAccount(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who the account is when it acts on tasks (`tasks:act`): a user of kind "service", made with the account,
+    # so claims, completions and the audit trail name it like any officer (portal/api/tasks.py).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     def usable(self, now: datetime) -> bool:
         """Neither revoked nor past its expiry."""

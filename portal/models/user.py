@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 # scrypt is werkzeug's default modern KDF; named here so a reader sees the choice.
 PASSWORD_METHOD = "scrypt"  # noqa: S105  (a method name)
+# The kind of the user a service account acts as (portal/api/tasks.py): it has no password, e-mail or
+# memberships, so it never signs in, is never notified and never appears among the people of a group.
+SERVICE_KIND = "service"
 
 
 class User(UserMixin, Model):
@@ -31,7 +34,7 @@ class User(UserMixin, Model):
     full_name: Mapped[str] = mapped_column(String(255))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     citizen_id: Mapped[str | None] = mapped_column(String(12), index=True)
-    kind: Mapped[str] = mapped_column(String(10), default="citizen")  # citizen | officer
+    kind: Mapped[str] = mapped_column(String(10), default="citizen")  # citizen | officer | service
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sso_only: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -75,7 +78,23 @@ class User(UserMixin, Model):
         return self.kind == "officer"
 
     def group_ids(self) -> list[int]:
+        if self.kind == SERVICE_KIND:
+            return self._service_group_ids()
         return [m.group_id for m in self.memberships]
+
+    def _service_group_ids(self) -> list[int]:
+        """A service account's groups: those an administrator gave its `tasks:act` (fixed when it is made)."""
+        cached = getattr(self, "_service_groups", None)
+        if cached is None:
+            from sqlalchemy import select
+
+            from portal.extensions import db
+
+            from .service_account import ServiceAccount
+
+            found = db.session.scalar(select(ServiceAccount.group_ids).where(ServiceAccount.user_id == self.id))
+            cached = self._service_groups = [int(i) for i in found or []]
+        return cached
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email or self.phone}>"

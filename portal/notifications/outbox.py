@@ -22,6 +22,7 @@ from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import DeliveryStatus, Dossier, Group, Membership, Notification, Task, User
 from portal.models import NotificationChannel as Ch
+from portal.models.user import SERVICE_KIND
 
 from .content import Content, render
 
@@ -47,6 +48,8 @@ def notify(
 
     `build` makes the message's content; it is called in the user's language.
     """
+    if user.kind == SERVICE_KIND:  # a service account's user (portal/api/tasks.py) reads no messages
+        return []
     rendered = render(user, build)
     base = key or f"{kind}.{uuid.uuid4().hex}"
     now = utcnow()
