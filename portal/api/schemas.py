@@ -191,3 +191,124 @@ class SubmissionSchema(Schema):
         validate=validate.Length(max=30, error=_l("At most {max} files.")),
         error_messages={"invalid": _l("Invalid input type.")},
     )
+
+
+# -- tasks (portal/api/tasks.py) ---------------------------------------------------------------------------
+
+
+class TaskListArgs(PageArgs):
+    group = fields.Integer(
+        metadata={"description": "one of the account's groups (its id); absent: all of them"},
+        error_messages={"invalid": _l("Not a whole number.")},
+    )
+    assigned = fields.String(
+        load_default="anyone",
+        validate=validate.OneOf(["anyone", "nobody", "me"], error=_l("Must be one of: {choices}.")),
+        metadata={"description": "`nobody`: free to claim; `me`: claimed by this account; `anyone` (default)"},
+    )
+
+
+class TaskStepSchema(Schema):
+    id = fields.String(metadata={"description": "BPMN element id"})
+    name = fields.String()
+
+
+class TaskGroupSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    agency = fields.String(metadata={"description": "the agency's unit code"})
+
+
+class DossierRefSchema(Schema):
+    code = fields.String()
+    url = fields.String(metadata={"description": "GET it for the dossier's status and documents"})
+
+
+class ProcedureNameSchema(Schema):
+    key = fields.String()
+    name = fields.String()
+
+
+class AssigneeSchema(Schema):
+    name = fields.String()
+    is_this_account = fields.Boolean(metadata={"description": "true when this account claimed it"})
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    state = fields.String(metadata={"enum": ["ready", "completed", "cancelled"]})
+    step = fields.Nested(TaskStepSchema)
+    role = fields.String(metadata={"description": "the group role the step is for"})
+    group = fields.Nested(TaskGroupSchema, allow_none=True)
+    dossier = fields.Nested(DossierRefSchema)
+    procedure = fields.Nested(ProcedureNameSchema)
+    assignee = fields.Nested(AssigneeSchema, allow_none=True, metadata={"description": "null: nobody claimed it"})
+    created_at = fields.DateTime()
+    due_at = fields.DateTime(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+    url = fields.String()
+
+
+class TaskDetailSchema(TaskSchema):
+    application = fields.Dict(metadata={"description": "the application form's values (file fields: attachment ids)"})
+    form = fields.Dict(
+        allow_none=True,
+        metadata={"description": "JSON Schema (draft 2020-12) of the step's form while it waits; null after"},
+    )
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page"})
+
+
+class CompletionSchema(Schema):
+    """A step's form values and files."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = Arguments.error_messages
+
+    data = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        error_messages={**REQUIRED, "invalid": _l("Invalid input type.")},
+        metadata={"description": "the step's form values, as the task's `form` describes them"},
+    )
+    attachments = fields.List(
+        fields.Nested(AttachmentInSchema),
+        load_default=list,
+        validate=validate.Length(max=30, error=_l("At most {max} files.")),
+        error_messages={"invalid": _l("Invalid input type.")},
+    )
+
+
+# -- the dossier change feed (portal/api/changes.py) ---------------------------------------------------------
+
+
+class ChangesArgs(PageArgs):
+    cursor = fields.String(
+        metadata={"description": "`next_cursor` of the previous answer; absent: from the beginning"},
+        validate=validate.Length(max=200, error=_l("Not a cursor this API gave.")),
+        error_messages={"invalid": _l("Not a cursor this API gave.")},
+    )
+
+
+class ChangeSchema(Schema):
+    code = fields.String()
+    status = fields.Nested(StatusSchema)
+    changed_seq = fields.Integer(metadata={"description": "position of the change in the feed (commit order)"})
+    url = fields.String(metadata={"description": "the dossier: GET /api/v1/dossiers/{code}"})
+
+
+class ChangePageSchema(Schema):
+    items = fields.List(
+        fields.Nested(ChangeSchema),
+        metadata={"description": "dossiers changed after the cursor, in the order the changes were committed"},
+    )
+    next_cursor = fields.String(
+        required=True,
+        metadata={"description": "never null: keep it and ask again with it (the same as asked when nothing changed)"},
+    )
+    more = fields.Boolean(metadata={"description": "true: more changes wait; ask again at once"})

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request, url_for
+from flask import jsonify, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy.exc import IntegrityError
 
 from portal.api import queries, submissions
 from portal.api.auth import add_etag, authenticate, current_account, note_call, requires
 from portal.api.form_schema import form_schema
+from portal.api.idempotency import IDEMPOTENCY_KEY, answer_once
 from portal.api.problems import ApiProblem
 from portal.api.schemas import (
     DossierSchema,
@@ -25,9 +25,7 @@ from portal.api.schemas import (
     SubmissionSchema,
 )
 from portal.catalogue.services import localized
-from portal.core.errors import Conflict, InvalidInput, NotFound, ServiceError, StepFailed
-from portal.core.web import unit_of_work
-from portal.models import Procedure, ServiceAccount
+from portal.models import Procedure
 
 blp = Blueprint(
     "api",
@@ -163,15 +161,6 @@ def statistics(month: str):
     return {"month": period.key, "fields": list(OPEN_DATA_COLUMNS), "province": total, "rows": records}
 
 
-IDEMPOTENCY_KEY = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": True,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-    "description": "unique per submission; a retry with the same key and body gets the first answer again",
-}
-
-
 @blp.route("/dossiers", methods=["POST"])
 @requires("dossiers:submit")
 @blp.arguments(SubmissionSchema, location="json", unknown=RAISE)
@@ -195,41 +184,12 @@ def submit_dossier(body: dict[str, Any]):
     Answers 201 with the dossier (as GET /dossiers/{code}) and its Location; a retry answers the same, with
     `Idempotent-Replayed: true`."""
     account = current_account()
-    key = submissions.check_key(request.headers.get("Idempotency-Key"))
-    fingerprint = submissions.fingerprint(request.method, request.path, body)
-    answer = submissions.stored_answer(account, key, fingerprint)
-    if answer is None:
-        try:
-            answer = _submit_once(account, key, fingerprint, body)
-        except IntegrityError:  # a concurrent request with the same key won: answer what it stored
-            answer = submissions.stored_answer(account, key, fingerprint)
-            if answer is None:
-                raise
-    response = Response(answer.body, status=answer.status, mimetype="application/json")
-    if answer.location:
-        response.headers["Location"] = answer.location
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+
+    def work() -> tuple[int, str, str | None]:
+        dossier = submissions.submit(account, body)
+        return 201, DossierSchema().dumps(queries.dossier_body(dossier)), url_for("api.dossier", code=dossier.code)
+
+    return answer_once(account, body, work)
 
 
-def _submit_once(account: ServiceAccount, key: str, fingerprint: str, body: dict[str, Any]) -> submissions.Answer:
-    try:
-        with unit_of_work():
-            row = submissions.reserve(account, key, fingerprint)
-            dossier = submissions.submit(account, body)
-            payload = DossierSchema().dumps(queries.dossier_body(dossier))
-            location = url_for("api.dossier", code=dossier.code)
-            row.status, row.body, row.location = 201, payload, location
-    except InvalidInput as refused:
-        errors = [{"field": f"data.{name}", "message": m} for name, texts in refused.errors.items() for m in texts]
-        raise ApiProblem(422, "invalid-input", refused.message, errors) from None
-    except StepFailed as failed:  # the procedure's own code failed; an incident is recorded, nothing was kept
-        raise ApiProblem(500, "step-failed", failed.message) from None
-    except NotFound as missing:
-        raise ApiProblem(404, None, missing.message) from None
-    except Conflict as conflict:
-        raise ApiProblem(409, None, conflict.message) from None
-    except ServiceError as refused:  # NotAllowed and the rest: the request cannot be done as asked
-        raise ApiProblem(422, "not-possible", refused.message) from None
-    return submissions.Answer(201, payload, location)
+from portal.api import changes, tasks  # noqa: E402,F401  (their routes join blp)

@@ -3,7 +3,16 @@
 from .agency import Agency, CalendarException, Department, Group
 from .audit import AuditLog
 from .citizen import Draft, Rating
-from .dossier import Attachment, Channel, Dossier, DossierCodeCounter, DossierEvent, Origin, Status
+from .dossier import (
+    Attachment,
+    Channel,
+    Dossier,
+    DossierChangeCounter,
+    DossierCodeCounter,
+    DossierEvent,
+    Origin,
+    Status,
+)
 from .dry_run import DryRun
 from .external import ExternalJob, JobState
 from .incident import Incident, IncidentState
@@ -30,6 +39,7 @@ __all__ = [
     "DeliveryStatus",
     "Department",
     "Dossier",
+    "DossierChangeCounter",
     "DossierCodeCounter",
     "DossierEvent",
     "DossierFacts",

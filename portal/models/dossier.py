@@ -109,6 +109,9 @@ class Dossier(Model):
     fee: Mapped[int | None] = mapped_column(BigInteger)
     # How many times each step has been entered, to enforce the procedure's max_rounds without a query.
     step_rounds: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Position in the change feed (GET /api/v1/dossiers/changes): set at each commit that changed the dossier, its
+    # tasks, files or timeline, in commit order (portal/dossiers/changes.py). Never set through the ORM.
+    change_seq: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
     version: Mapped[ProcedureVersion] = relationship()
     agency: Mapped[Agency] = relationship()
@@ -187,3 +190,16 @@ class DossierCodeCounter(Model):
     prefix: Mapped[str] = mapped_column(String(60), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DossierChangeCounter(Model):
+    """One row (id 1): the last number handed out to the change feed (Dossier.change_seq).
+
+    Incremented once per committing transaction that changed dossiers, just before the commit: the row lock is
+    held until the commit, so numbers are taken in commit order (portal/dossiers/changes.py).
+    """
+
+    __tablename__ = "dossier_change_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
