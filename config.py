@@ -145,11 +145,23 @@ class Config:
     BEAT_NATIONAL_SYNC_SECONDS = float(os.environ.get("BEAT_NATIONAL_SYNC_SECONDS", "30"))
     # Webhooks (portal/sync/webhooks.py): time-out per delivery, retries as for the national sync, the sweep period.
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+    # Endpoints must be https (http too when WEBHOOK_ALLOW_HTTP) on a host that resolves to public addresses only;
+    # a host on WEBHOOK_ALLOWED_HOSTS (`host` or `host:port`, comma-separated) may be internal (checked when an
+    # endpoint is registered and before every delivery: portal/core/outbound.py).
+    WEBHOOK_ALLOW_HTTP = _env_bool("WEBHOOK_ALLOW_HTTP", False)
+    WEBHOOK_ALLOWED_HOSTS: ClassVar[list[str]] = [
+        h.strip() for h in os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(",") if h.strip()
+    ]
     WEBHOOK_RETRY_BASE = int(os.environ.get("WEBHOOK_RETRY_BASE", "30"))
     WEBHOOK_RETRY_MAX = int(os.environ.get("WEBHOOK_RETRY_MAX", "3600"))
     WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
     WEBHOOK_CLAIM_LEASE = int(os.environ.get("WEBHOOK_CLAIM_LEASE", "120"))
     BEAT_WEBHOOKS_SECONDS = float(os.environ.get("BEAT_WEBHOOKS_SECONDS", "30"))
+    # REST API Idempotency-Keys (portal/api/cleanup.py): a key replays its answer for API_IDEMPOTENCY_DAYS days,
+    # then the beat job (every BEAT_IDEMPOTENCY_CLEANUP_SECONDS) deletes it, API_IDEMPOTENCY_CLEANUP_BATCH at a time.
+    API_IDEMPOTENCY_DAYS = float(os.environ.get("API_IDEMPOTENCY_DAYS", "7"))
+    API_IDEMPOTENCY_CLEANUP_BATCH = int(os.environ.get("API_IDEMPOTENCY_CLEANUP_BATCH", "1000"))
+    BEAT_IDEMPOTENCY_CLEANUP_SECONDS = float(os.environ.get("BEAT_IDEMPOTENCY_CLEANUP_SECONDS", "3600"))
     # "module:Class" of the SMS gateway; the default writes messages to the log.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "portal.notifications.sms:LoggingSmsGateway")
     # Links in emails and SMS point here (there is no request to take the host from in a worker).

@@ -70,6 +70,8 @@ class Receiver:
 @pytest.fixture
 def receiver(demo: Flask) -> Iterator[Receiver]:
     demo.config.update(WEBHOOK_TIMEOUT=2, WEBHOOK_RETRY_BASE=30, WEBHOOK_MAX_ATTEMPTS=3)
+    # The stand-in receiver is plain http on loopback: allowed here only because the test lists it.
+    demo.config.update(WEBHOOK_ALLOW_HTTP=True, WEBHOOK_ALLOWED_HOSTS=["127.0.0.1"])
     stand_in = Receiver()
     try:
         yield stand_in

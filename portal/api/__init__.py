@@ -82,6 +82,7 @@ def init_app(app: Flask) -> None:
         app, spec_kwargs={**SPEC, "extra_plugins": [ConditionalGets()]}
     )  # one per application (tests build many); in app.extensions
 
+    from portal.api import cleanup  # noqa: F401  (registers the Celery job that forgets old Idempotency-Keys)
     from portal.api.docs import bp as docs_bp
     from portal.api.views import blp
     from portal.extensions import csrf

@@ -101,7 +101,7 @@ def note_call(response: Response) -> Response:
     """The API blueprint's after_request: one audit line per authenticated call, in a transaction of its own (the
     operation's work, if any, was committed or rolled back before)."""
     account = g.get("api_account")
-    if account is not None:
+    if account is not None and not g.get("api_outage"):  # during an outage the line could not be written
         try:
             with unit_of_work():
                 accounts.note_call(account, request.method, request.full_path.rstrip("?"), response.status_code)

@@ -74,6 +74,7 @@ def dossier(dossier_id: int):
         current_steps=timeline.current_step_ids(found),
         done_steps=timeline.done_step_ids(found),
         open_request=timeline.open_request(found),
+        external_waits=timeline.external_waits(found),
         refusal=decision_task(found, "refuse") if found.is_ended else None,
         appointment=appointment_text(found),
         # The slips addressed to the citizen; the receipt is already linked (its citizen page).

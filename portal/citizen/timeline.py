@@ -18,7 +18,7 @@ from portal.core.time import utcnow
 from portal.documents.services import decision_task, reason_lines
 from portal.dossiers.named import task_unit
 from portal.extensions import db
-from portal.models import Attachment, Dossier, Status, Task, TaskState
+from portal.models import Attachment, Dossier, ExternalJob, JobState, Status, Task, TaskState
 from workflows.bpmn_model import ProcedureModel
 
 APPLICANT_ROLE = "applicant"
@@ -125,3 +125,24 @@ def field_labels(model: ProcedureModel, english: bool = False) -> dict[str, str]
 def documents(dossier: Dossier) -> list[Attachment]:
     stmt = select(Attachment).where(Attachment.dossier_id == dossier.id).order_by(Attachment.created_at, Attachment.id)
     return list(db.session.scalars(stmt))
+
+
+@dataclass
+class ExternalWait:
+    """A step the dossier waits on that another system does (a BPMN external service task): its name only, and
+    whether it is being looked into (an incident) — never the handler's error, which is for administrators."""
+
+    name: str
+    looked_into: bool
+
+
+def external_waits(dossier: Dossier) -> list[ExternalWait]:
+    stmt = (
+        select(ExternalJob)
+        .where(ExternalJob.dossier_id == dossier.id, ExternalJob.state.in_(JobState.WAITING))
+        .order_by(ExternalJob.id)
+    )
+    return [
+        ExternalWait(name=job.element_name, looked_into=job.state == JobState.INCIDENT)
+        for job in db.session.scalars(stmt)
+    ]

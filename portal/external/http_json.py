@@ -24,6 +24,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from portal.core import outbound
 from portal.external.registry import ExternalCall, HandlerError, topic
 
 RESERVED = frozenset({"url", "method", "timeout", "result"})
@@ -52,17 +53,13 @@ def fill_url(template: str, variables: Mapping[str, Any]) -> tuple[str, set[str]
 
 def check_url(url: str, allowed: list[str]) -> str:
     """The URL's host if the URL may be called; HandlerError (no retry) saying why not."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise HandlerError(f"url scheme {parts.scheme or '-'!r} refused: only http and https", retry=False)
-    host = (parts.hostname or "").lower()
-    if not host or parts.username or parts.password:
-        raise HandlerError("url has no host, or carries credentials", retry=False)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    wanted = {entry.strip().lower() for entry in allowed if entry.strip()}
-    if host not in wanted and f"{host}:{port}" not in wanted:
-        raise HandlerError(f"host {host} is not in EXTERNAL_HTTP_ALLOWED_HOSTS", retry=False)
-    return host
+    try:
+        found = outbound.target(url)
+    except outbound.RefusedUrl as refused:
+        raise HandlerError(refused.reason, retry=False) from refused
+    if not outbound.is_listed(found.host, found.port, outbound.allowed_entries(allowed)):
+        raise HandlerError(f"host {found.host} is not in EXTERNAL_HTTP_ALLOWED_HOSTS", retry=False)
+    return found.host
 
 
 def _timeout(value: Any, config: Mapping[str, Any]) -> float:

@@ -18,11 +18,14 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Flask, Response, current_app, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+
+from portal.api import problems
+from portal.api.problems import is_api_request
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,10 @@ def unavailable_response(error: BaseException | None = None) -> Response:
     _rollback_quietly()
     name = type(error).__name__ if error is not None else "unknown"
     log.warning("service unavailable on %s %s: %s", request.method, request.path, name)
-    if _wants_json():
+    if is_api_request(request.path):  # the API's clients read RFC 9457 problems, in their language
+        g.api_outage = True  # nothing more to write about this call (portal/api/auth.py note_call)
+        response = problems.problem(503, "unavailable")
+    elif _wants_json():
         response = jsonify(error="unavailable", message=_message())
     else:
         response = Response(_html(), mimetype="text/html")

@@ -21,6 +21,7 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "national-sync": every(config["BEAT_NATIONAL_SYNC_SECONDS"], "national_sync.sweep"),
         "webhooks": every(config["BEAT_WEBHOOKS_SECONDS"], "webhooks.sweep"),
         "stats-rollup": every(config["BEAT_ROLLUP_SECONDS"], "stats.rollup"),
+        "idempotency-cleanup": every(config["BEAT_IDEMPOTENCY_CLEANUP_SECONDS"], "api.idempotency_cleanup"),
         **reports(config),
     }
 

@@ -4,6 +4,8 @@ See docs/SYNC.md."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask import Flask
 from flask.cli import AppGroup
@@ -16,6 +18,9 @@ def init_app(app: Flask) -> None:
     from .topic import register_topic
 
     install_session_hooks()
+    from portal.dossiers.changes import install_session_hooks as install_change_feed
+
+    install_change_feed()  # after the outbox's: numbers dossier changes in commit order (GET /api/v1/dossiers/changes)
     register_topic()  # the BPMN external-task topic national-portal.sync
     app.jinja_env.globals["national_sync_of"] = dossier_sync
     app.cli.add_command(cli)
@@ -46,3 +51,26 @@ def retry_failed_command(dossier_id: int | None) -> None:
     with unit_of_work():
         count = retry_failed(dossier_id)
     click.echo(f"{count} row(s) back in line")
+
+
+@cli.command("backfill")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="filed on or after (YYYY-MM-DD)")
+@click.option("--dry-run", is_flag=True, help="only count the dossiers; write nothing")
+@click.option("--batch", type=click.IntRange(1, 10000), default=200, show_default=True)
+def backfill_command(since: datetime | None, dry_run: bool, batch: int) -> None:
+    """Tell the national portal the current state of dossiers it does not know as they are (run once the sync is
+    switched on for a portal that already has dossiers; running it again writes nothing new). docs/SYNC.md."""
+    from flask import current_app
+
+    from .backfill import backfill
+
+    if not current_app.config.get("NATIONAL_PORTAL_URL"):
+        raise click.ClickException("NATIONAL_PORTAL_URL is not set: the sync is off, nothing would be sent")
+    result = backfill(since.date() if since else None, dry_run=dry_run, batch=batch)
+    if dry_run:
+        click.echo(f"{result.candidates} dossier(s) to backfill; dry run: nothing written")
+    else:
+        click.echo(
+            f"{result.candidates} dossier(s) to backfill; {result.written} outbox row(s) written "
+            f"in {result.batches} batch(es)"
+        )

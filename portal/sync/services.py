@@ -9,13 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.core.audit import record
-from portal.core.errors import NotFound, ServiceError
+from portal.core.errors import InvalidInput, NotFound, ServiceError
+from portal.core.outbound import RefusedUrl
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import WEBHOOK_EVENTS, Dossier, SyncState, User, WebhookDelivery, WebhookEndpoint
 
 from .delivery import retry_failed
 from .outbox import push_after_commit, push_webhook_after_commit
+from .webhooks import check_url
 
 
 def retry_dossier(dossier_id: int, actor: User) -> int:
@@ -42,6 +44,10 @@ def endpoints() -> list[WebhookEndpoint]:
 
 def create_endpoint(url: str, description: str, events: list[str], actor: User) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its signing secret (shown to the administrator once, on the answer to the form)."""
+    try:
+        check_url(url)
+    except RefusedUrl as refused:
+        raise InvalidInput(refused.message, {"url": [refused.message]}) from refused
     secret = f"whsec_{secrets.token_urlsafe(32)}"
     endpoint = WebhookEndpoint(
         url=url.strip(),

@@ -25,6 +25,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.core import outbound
 from portal.models import Dossier, SyncState, WebhookDelivery, WebhookEndpoint
 
 from .delivery import post
@@ -118,10 +119,23 @@ def write_deliveries(
         )
 
 
+def check_url(url: str) -> None:
+    """RefusedUrl unless the portal may deliver to this address (WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOWED_HOSTS)."""
+    config = current_app.config
+    outbound.check_public_url(
+        url, allow_http=bool(config.get("WEBHOOK_ALLOW_HTTP")), allowed_hosts=config.get("WEBHOOK_ALLOWED_HOSTS")
+    )
+
+
 def send_delivery(row: WebhookDelivery) -> int:
     endpoint = row.endpoint
     if not endpoint.active:
         raise PushFailed("the endpoint is deactivated")
+    try:  # again now: the host's DNS may point somewhere else since it was registered
+        check_url(endpoint.url)
+    except outbound.RefusedUrl as refused:
+        log.warning("webhook delivery %s not sent to %s: %s", row.idempotency_key, endpoint.url, refused.reason)
+        raise PushFailed(f"refused: {refused.reason}") from refused
     body = json.dumps(row.payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())
     headers = {

@@ -9,7 +9,7 @@ from wtforms import StringField, validators
 
 from forms.base import PortalForm
 from forms.validators import Length
-from portal.citizen.timeline import timeline
+from portal.citizen.timeline import external_waits, timeline
 from portal.extensions import limiter
 from portal.tracking.services import find
 
@@ -51,4 +51,5 @@ def track():
         form.form_errors.append(_("No dossier matches this code and secret. Check both on your receipt."))
         return render_template("tracking/track.html", form=form, dossier=None), 404
     rows = timeline(dossier, with_notes=False)  # public: no notes, no names, no documents
-    return render_template("tracking/track.html", form=form, dossier=dossier, rows=rows)
+    waits = external_waits(dossier)
+    return render_template("tracking/track.html", form=form, dossier=dossier, rows=rows, external_waits=waits)
