@@ -94,6 +94,9 @@ class Config:
             "unacked_restore_throttle": 1,
         },
     }
+    # With no broker, jobs queued after a request's commit (mail, SMS, webhooks, national portal pushes, external
+    # calls) run on one background thread per process instead of in the request (portal/core/background.py).
+    SEND_IN_BACKGROUND = _env_bool("SEND_IN_BACKGROUND", True)
     # Background work (portal/notifications). Periods of the celery beat jobs, in seconds: BPMN timers (a due
     # timer fires within this plus one pass), deadline reminders, and the sweep that re-queues unsent messages.
     BEAT_TIMERS_SECONDS = float(os.environ.get("BEAT_TIMERS_SECONDS", "3"))
@@ -185,6 +188,8 @@ class Config:
     # worker counts alone: production takes the Redis of CELERY_BROKER_URL when this is not set, and refuses to
     # start with neither (see ProductionConfig.check). memory:// is right only for one process.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Each answer says how many SQL statements it ran (X-SQL-Statements), for bench/lifecycle.py.
+    SQL_COUNT_HEADER = os.environ.get("SQL_COUNT_HEADER", "") in ("1", "true", "yes")
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "motcua")
     # With the store unreachable, requests go on without rate limits (logged) rather than failing; the
     # per-account sign-in delay is kept in the database and still holds.
@@ -284,6 +289,7 @@ class TestingConfig(Config):
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     SSO_IDPS: ClassVar[dict[str, dict[str, Any]]] = {}  # tests start their own identity provider
+    SEND_IN_BACKGROUND = False  # tests read the SMTP inbox right after a request (test_background_sending.py: on)
     # Test-only hook: a worker pauses this many seconds after claiming a message and before the SMTP
     # conversation, so a test can kill it at that point (honoured only when TESTING).
     NOTIFY_TEST_SEND_DELAY = float(os.environ.get("NOTIFY_TEST_SEND_DELAY", "0"))

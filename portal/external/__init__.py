@@ -34,11 +34,13 @@ def _run_after_commit(session: Session) -> None:
     ids = session.info.pop(PENDING_IDS, None)
     if not ids:
         return
+    from portal.core import background
+
     from .tasks import run_external_job
 
     for job_id in sorted(ids):
         try:
-            run_external_job.delay(job_id)
+            background.submit(run_external_job, job_id)
         except Exception:  # the job is due in its table: the next tick runs it
             log.exception("could not queue external job %s; the tick will run it", job_id)
 

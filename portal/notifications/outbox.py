@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from portal.core import background
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import DeliveryStatus, Dossier, Group, Membership, Notification, Task, User
@@ -121,14 +122,15 @@ def _forget(session: Session, *_args: Any) -> None:
 
 
 def enqueue(ids: list[int]) -> None:
-    """Queue sending jobs (run at once when no broker is configured). Never raises: whatever could not be
-    queued stays pending in the table and the periodic sweep queues it again."""
+    """Queue sending jobs (with no broker: on the background thread during a request, else at once; see
+    portal/core/background.py). Never raises: whatever could not be queued stays pending in the table and the
+    periodic sweep queues it again."""
     from .tasks import send_notifications
 
     for start in range(0, len(ids), SEND_CHUNK):
         chunk = sorted(ids[start : start + SEND_CHUNK])
         try:
-            send_notifications.delay(chunk)
+            background.submit(send_notifications, chunk)
         except Exception:
             log.exception("could not queue notifications %s; the sweep will retry them", chunk)
 

@@ -22,6 +22,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from portal.core import background
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, NationalSync, Status, SyncState, WebhookDelivery
@@ -115,13 +116,13 @@ def _forget(session: Session, *_args: Any) -> None:
 
 
 def enqueue(dossier_ids: list[int]) -> None:
-    """Queue a push per dossier (run at once when no broker is configured). Never raises: what could not be
-    queued stays pending in the table and the sweep pushes it."""
+    """Queue a push per dossier (with no broker: in the background during a request, else at once). Never
+    raises: what could not be queued stays pending in the table and the sweep pushes it."""
     from .tasks import push_dossier
 
     for dossier_id in dossier_ids:
         try:
-            push_dossier.delay(dossier_id)
+            background.submit(push_dossier, dossier_id)
         except Exception:
             log.exception("could not queue the national portal push of dossier %s; the sweep will", dossier_id)
 

@@ -25,7 +25,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import outbound
+from portal.core import background, outbound
 from portal.models import Dossier, SyncState, WebhookDelivery, WebhookEndpoint
 
 from .delivery import post
@@ -165,6 +165,6 @@ def enqueue(scopes: list[tuple[int, int]]) -> None:
 
     for endpoint_id, dossier_id in scopes:
         try:
-            push_webhooks.delay(endpoint_id, dossier_id)
+            background.submit(push_webhooks, endpoint_id, dossier_id)
         except Exception:
             log.exception("could not queue webhook deliveries %s/%s; the sweep will", endpoint_id, dossier_id)
