@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
@@ -76,6 +76,16 @@ def _find_named_steps(email: str) -> tuple[tuple[int, str], ...]:
 
 
 def scope_of(user: User) -> Scope:
+    """The officer's scope, read once per request (the task and dossier pages ask several times)."""
+    if not has_request_context():
+        return _read_scope(user)
+    scopes: dict[int, Scope] = g.setdefault("inbox_scopes", {})
+    if user.id not in scopes:
+        scopes[user.id] = _read_scope(user)
+    return scopes[user.id]
+
+
+def _read_scope(user: User) -> Scope:
     rows = db.session.execute(
         select(Group.id, Group.agency_id, Group.is_leadership)
         .join(Membership, Membership.group_id == Group.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.extensions import db
@@ -32,25 +32,16 @@ class DossierSync:
 
 
 def dossier_sync(dossier_id: int) -> DossierSync | None:
-    """None when nothing was ever written for the dossier (sync off, or a dossier older than it)."""
-    base = select(NationalSync).where(NationalSync.dossier_id == dossier_id)
-    last_sent = db.session.scalar(
-        base.where(NationalSync.state == SyncState.SENT).order_by(NationalSync.seq.desc()).limit(1)
+    """None when nothing was ever written for the dossier (sync off, or a dossier older than it). One query: a
+    dossier has one row per status change, a handful."""
+    rows = list(
+        db.session.scalars(select(NationalSync).where(NationalSync.dossier_id == dossier_id).order_by(NationalSync.seq))
     )
-    waiting = db.session.scalar(base.where(NationalSync.state != SyncState.SENT).order_by(NationalSync.seq).limit(1))
-    if last_sent is None and waiting is None:
+    if not rows:
         return None
-    count = 0
-    if waiting is not None:
-        count = (
-            db.session.scalar(
-                select(func.count())
-                .select_from(NationalSync)
-                .where(NationalSync.dossier_id == dossier_id, NationalSync.state != SyncState.SENT)
-            )
-            or 0
-        )
-    return DossierSync(last_sent, waiting, count)
+    sent = [r for r in rows if r.state == SyncState.SENT]
+    waiting = [r for r in rows if r.state != SyncState.SENT]
+    return DossierSync(sent[-1] if sent else None, waiting[0] if waiting else None, len(waiting))
 
 
 def stuck_rows(limit: int = 200) -> list[NationalSync]:
