@@ -238,7 +238,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int, threads: int, tmp: Path) -> subprocess.Popen:
+def start_gunicorn(
+    url: str, port: int, threads: int, tmp: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "MOTCUA_ENV": "production",
@@ -251,6 +253,7 @@ def start_gunicorn(url: str, port: int, threads: int, tmp: Path) -> subprocess.P
         "UPLOAD_DIR": str(tmp / "uploads"),
         "MOTCUA_INSTANCE_DIR": str(tmp),
         "SSO_SP_GENERATE_KEYS": "1",
+        **(extra or {}),
     }
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     command = [sys.executable, "-m", "gunicorn", "--workers", "2", *worker, "--bind", f"127.0.0.1:{port}"]

@@ -156,6 +156,9 @@ def register_blueprints(app: Flask) -> None:
     init_api(app)
     register_security_headers(app)
     presentation.register(app)
+    from portal.core import sqlcount  # X-SQL-Statements, only when SQL_COUNT_HEADER is set (bench/lifecycle.py)
+
+    sqlcount.install(app)
 
 
 # Every asset is served by the portal itself (government networks are often closed), so the policy can be strict.
