@@ -66,6 +66,15 @@ class Config:
     # Dossier code: fields unit (agency unit code), date (reception date), seq (sequence of that day).
     DOSSIER_CODE_FORMAT = os.environ.get("DOSSIER_CODE_FORMAT", "{unit}-{date:%y%m%d}-{seq:04d}")
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    # Where attachments and issued documents are stored (portal/core/storage.py): "local" (UPLOAD_DIR, the
+    # embedded default) or "s3" (an S3-compatible bucket; empty credentials: boto3's own chain, AWS_* variables).
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")  # empty: AWS itself; else MinIO, Ceph, a provider
+    S3_REGION = os.environ.get("S3_REGION", "")
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_PREFIX = os.environ.get("S3_PREFIX", "")  # e.g. "motcua/": keys are stored under it
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 25 * 1024 * 1024))
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -1,4 +1,5 @@
-"""Attachments: stored under random keys in UPLOAD_DIR, typed by their bytes, not by their name.
+"""Attachments: stored under random keys (portal.core.storage: UPLOAD_DIR or S3), typed by their bytes, not
+by their name.
 
 A citizen uploads files before submitting (they belong to nobody's dossier yet); the step that names them in a
 file field claims them for the dossier in the same transaction as the step itself.
@@ -9,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from pathlib import Path
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.attachments.names import clean_filename
+from portal.core import storage
 from portal.core.errors import InvalidInput
+from portal.core.storage import put_in_transaction
 from portal.extensions import db
 from portal.models import Attachment, Dossier, User
 
@@ -44,8 +45,9 @@ def _safe_name(filename: str) -> str:
 def store_upload(owner: User, filename: str, data: bytes, field: str | None = None) -> Attachment:
     """Check and store an uploaded file. Flushes; the caller commits.
 
-    The bytes are written before the commit; if the transaction rolls back they stay on disk unreferenced,
-    which loses nothing (no row points at them).
+    The bytes are written before the commit; if the transaction rolls back they are deleted again (and if even
+    that fails, they stay unreferenced, which loses nothing: no row points at them). An unreachable store
+    raises StorageUnavailable before anything is flushed.
     """
     if not data:
         raise InvalidInput(_("The file %(name)s is empty.", name=filename))
@@ -55,9 +57,7 @@ def store_upload(owner: User, filename: str, data: bytes, field: str | None = No
     if content_type is None:
         raise InvalidInput(_("The file %(name)s is not a PDF, JPEG, PNG or HEIC file.", name=filename))
     key = secrets.token_hex(16)
-    directory = Path(current_app.config["UPLOAD_DIR"])
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / key).write_bytes(data)
+    put_in_transaction(key, data, content_type)
     attachment = Attachment(
         filename=_safe_name(filename),
         content_type=content_type,
@@ -94,8 +94,6 @@ def claim(ids: Iterable[int], actor: User, dossier: Dossier, field: str) -> list
 
 
 def remove_stored(keys: Iterable[str]) -> None:
-    """Remove files from disk once the rows that named them are deleted and committed (a missing one is fine)."""
-    directory = Path(current_app.config["UPLOAD_DIR"])
-    for key in keys:
-        if key and "/" not in key and "\\" not in key and key not in (".", ".."):
-            (directory / key).unlink(missing_ok=True)
+    """Remove files from the store once the rows that named them are deleted and committed (a missing one is
+    fine)."""
+    storage.remove_stored(keys)

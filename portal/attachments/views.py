@@ -6,15 +6,14 @@ not yet in any dossier, only the person who uploaded it. Everyone else gets the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, abort, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.attachments.names import content_disposition
 from portal.citizen.uploads import json_refusal, store_file
 from portal.core.errors import InvalidInput
+from portal.core.storage import StorageUnavailable, send_stored
 from portal.core.web import unit_of_work
 from portal.dossiers.access import can_view_dossier
 from portal.extensions import csrf, db, limiter
@@ -44,6 +43,10 @@ def upload():
             attachment = store_file(current_user, posted, field)
     except InvalidInput as error:
         return jsonify(error="invalid", message=error.message), 422
+    except StorageUnavailable:
+        current_app.logger.warning("file store unavailable for an upload", exc_info=True)
+        message = _("The file could not be stored just now. Please try again in a minute.")
+        return jsonify(error="unavailable", message=message), 503
     return jsonify(
         id=attachment.id,
         filename=attachment.filename,
@@ -66,10 +69,9 @@ def readable_attachment(attachment_id: int) -> Attachment:
 
 
 def _send(attachment: Attachment, as_attachment: bool) -> Response:
-    path = Path(current_app.config["UPLOAD_DIR"]) / attachment.storage_key
-    if not path.is_file():
+    response = send_stored(attachment.storage_key, attachment.content_type)  # the local folder or S3
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype=attachment.content_type, max_age=0)
     # Built here, not by send_file: its ASCII fallback folds "．．／" into "../" (portal/attachments/names.py).
     response.headers["Content-Disposition"] = content_disposition(attachment.filename, inline=not as_attachment)
     response.headers["X-Content-Type-Options"] = "nosniff"

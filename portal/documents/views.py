@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.attachments.names import content_disposition
+from portal.core.storage import send_stored
 from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
 from portal.models import Attachment, Dossier, Status
@@ -93,12 +92,11 @@ def attachment(dossier_id: int, attachment_id: int):
     found = db.session.get(Attachment, attachment_id)
     if found is None or found.dossier_id != dossier.id:
         abort(404)
-    path = Path(current_app.config["UPLOAD_DIR"]) / found.storage_key
-    if not path.is_file():
+    response = send_stored(found.storage_key, found.content_type)  # the local folder or S3
+    if response is None:
         abort(404, description=_("The file is missing from the store; please tell the administrator."))
     previewable = found.content_type in ("application/pdf", "image/jpeg", "image/png")
     inline = previewable and request.args.get("inline") == "1"
-    response = send_file(path, mimetype=found.content_type, max_age=0)
     response.headers["Content-Disposition"] = content_disposition(found.filename, inline=inline)  # safe names
     response.headers["Cache-Control"] = "private, no-store"
     if inline:

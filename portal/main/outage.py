@@ -38,6 +38,9 @@ def _outage_classes() -> tuple[type[Exception], ...]:
         sa_exc.TimeoutError,  # no pooled connection came free in time (the database is too slow)
         sa_exc.DisconnectionError,
     ]
+    from portal.core.storage import StorageUnavailable
+
+    classes.append(StorageUnavailable)  # the attachment store (S3) cannot be reached
     try:  # the broker, when a request queues a job (and Redis, when rate limits are stored there)
         from kombu.exceptions import OperationalError as BrokerError
 
