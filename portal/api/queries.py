@@ -16,7 +16,7 @@ from portal.api.problems import ApiProblem
 from portal.core.presentation import status_label
 from portal.extensions import db
 from portal.models import Attachment, Dossier, Procedure, ProcedureVersion, ServiceAccount, Task, TaskState
-from portal.procedures.services import current_version
+from portal.procedures.services import compiled, current_version
 from workflows.bpmn_model import ProcedureModel
 
 
@@ -77,7 +77,7 @@ def published_version(procedure: Procedure) -> ProcedureVersion | None:
 
 
 def model_of(version: ProcedureVersion) -> ProcedureModel:
-    return ProcedureModel.from_dict(version.model)
+    return compiled(version).model
 
 
 def visible_dossier(code: str, account: ServiceAccount) -> Dossier:

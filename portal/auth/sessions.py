@@ -16,9 +16,10 @@ from datetime import timedelta
 
 from flask import current_app, session
 from flask_login import logout_user
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import User
+from portal.models import Group, Membership, User
 
 
 def end_all_sessions(user: User) -> None:
@@ -60,6 +61,11 @@ def _max_age() -> float:
     return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
 
 
+# The memberships, their groups and the groups' agencies come with the account in one query: every officer page
+# asks for them (the inbox's scope, the operations centre's link), which then costs no query of its own.
+SIGNED_IN = joinedload(User.memberships).joinedload(Membership.group).joinedload(Group.agency)
+
+
 def load_user(value: str) -> User | None:
     """The account a session id stands for, or None when it was ended, has expired or is malformed."""
     parts = value.split(":")
@@ -71,7 +77,7 @@ def load_user(value: str) -> User | None:
         return None
     if time.time() - issued > _max_age():
         return None
-    user = db.session.get(User, int(parts[0]))
+    user = db.session.get(User, int(parts[0]), options=[SIGNED_IN])
     if user is None or not user.active or (user.session_version or 1) != int(parts[1]):
         return None
     return user

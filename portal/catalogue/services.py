@@ -12,7 +12,7 @@ from portal.catalogue.text import words
 from portal.core.presentation import duration
 from portal.extensions import db
 from portal.models import SERVICE_LEVELS, Agency, Draft, Group, Procedure, ProcedureVersion
-from portal.procedures.services import current_version
+from portal.procedures.services import compiled, current_version
 from workflows.bpmn_model import ProcedureModel
 
 APPLICANT_ROLE = "applicant"
@@ -84,7 +84,7 @@ def published_procedure(key: str) -> Procedure | None:
 
 
 def model_of(version: ProcedureVersion) -> ProcedureModel:
-    return ProcedureModel.from_dict(version.model)
+    return compiled(version).model
 
 
 def steps_of(procedure: Procedure, version: ProcedureVersion | None) -> list[StepView]:

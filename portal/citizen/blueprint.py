@@ -24,9 +24,9 @@ def step_name(task: Task) -> str:
     """A step's name in the page's language: the BPMN's `name_en` on an English page, when it has one."""
     from flask_babel import get_locale
 
-    from workflows.bpmn_model import ProcedureModel
-
     if str(get_locale() or "vi") != "en":
         return task.name
-    spec = ProcedureModel.from_dict(task.dossier.version.model).steps.get(task.bpmn_id)
+    from portal.procedures.services import compiled
+
+    spec = compiled(task.dossier.version).model.steps.get(task.bpmn_id)
     return spec.name_en if spec is not None and spec.name_en else task.name

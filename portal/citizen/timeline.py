@@ -19,6 +19,7 @@ from portal.documents.services import decision_task, reason_lines
 from portal.dossiers.named import task_unit
 from portal.extensions import db
 from portal.models import Attachment, Dossier, ExternalJob, JobState, Status, Task, TaskState
+from portal.procedures.services import compiled
 from workflows.bpmn_model import ProcedureModel
 
 APPLICANT_ROLE = "applicant"
@@ -53,7 +54,7 @@ def timeline(dossier: Dossier, *, with_notes: bool = True) -> list[TimelineRow]:
     now = utcnow()
     rows = []
     english = str(get_locale() or "vi") == "en"
-    specs = ProcedureModel.from_dict(dossier.version.model).steps if english else {}
+    specs = compiled(dossier.version).model.steps if english else {}
     for task in steps_of(dossier):
         unit = task_unit(task, localized, _("You (the applicant)"))
         waiting = task.state == TaskState.READY

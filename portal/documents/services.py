@@ -64,9 +64,30 @@ def is_available(dossier: Dossier, name: str) -> bool:
 
 
 def available_documents(dossier: Dossier, officer: bool) -> list[tuple[str, str]]:
-    """(endpoint, title) of the documents this dossier has, for links on its pages."""
+    """(endpoint, title) of the documents this dossier has, for links on its pages: the same rules as
+    `is_available`, with the decisions read in one query."""
+    decided = set(
+        db.session.scalars(
+            select(Task.outcome)
+            .where(
+                Task.dossier_id == dossier.id,
+                Task.state == TaskState.COMPLETED,
+                Task.outcome.in_(DECISION_DOCUMENTS.values()),
+            )
+            .distinct()
+        )
+    )
     names = TITLES if officer else CITIZEN_DOCUMENTS
-    return [(f"documents.{name}", str(TITLES[name])) for name in names if is_available(dossier, name)]
+    return [(f"documents.{name}", str(TITLES[name])) for name in names if _has(dossier, name, decided)]
+
+
+DECISION_DOCUMENTS = {"supplement_request": "supplement", "refusal": "refuse"}
+
+
+def _has(dossier: Dossier, name: str, decided: set[str | None]) -> bool:
+    if name in DECISION_DOCUMENTS:
+        return DECISION_DOCUMENTS[name] in decided
+    return is_available(dossier, name)
 
 
 def may_see(user: User, dossier: Dossier, name: str) -> bool:

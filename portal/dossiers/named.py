@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from portal.dossiers.access import APPLICANT_ROLE, NAMED_ROLE
 from portal.extensions import db
 from portal.models import Agency, Group, Membership, Task, User
-from workflows.bpmn_model import ProcedureModel, StepSpec
+from workflows.bpmn_model import StepSpec
 
 Namer = Callable[[Any], str]  # a group's or agency's name, as the page wants it (Vietnamese, or localized)
 
@@ -28,7 +28,9 @@ def is_named_task(task: Task) -> bool:
 
 def step_of(task: Task) -> StepSpec | None:
     """The task's step as the version's BPMN describes it (read from the stored model, not the engine)."""
-    return ProcedureModel.from_dict(task.dossier.version.model).steps.get(task.bpmn_id)
+    from portal.procedures.services import compiled  # the per-process parse, not the stored JSON each time
+
+    return compiled(task.dossier.version).model.steps.get(task.bpmn_id)
 
 
 def named_emails(step: StepSpec | None) -> list[str]:

@@ -86,11 +86,15 @@ def scope_of(user: User) -> Scope:
 
 
 def _read_scope(user: User) -> Scope:
-    rows = db.session.execute(
-        select(Group.id, Group.agency_id, Group.is_leadership)
-        .join(Membership, Membership.group_id == Group.id)
-        .where(Membership.user_id == user.id, Group.active)
-    ).all()
+    rows: list[Any] | None = user.loaded_groups()
+    if rows is None:
+        rows = list(
+            db.session.execute(
+                select(Group.id, Group.agency_id, Group.is_leadership)
+                .join(Membership, Membership.group_id == Group.id)
+                .where(Membership.user_id == user.id, Group.active)
+            )
+        )
     return Scope(
         user_id=user.id,
         group_ids=tuple(sorted({r.id for r in rows})),

@@ -38,14 +38,14 @@ def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict
     from portal.citizen.timeline import field_labels
     from portal.documents.services import available_documents
     from portal.external.jobs import jobs_of
-    from workflows.bpmn_model import ProcedureModel
+    from portal.procedures.services import compiled
 
     return {
         "dossier": dossier,
         "fields": pages.application_fields(dossier, _english()),
         "attachments": sorted(dossier.attachments, key=lambda a: a.id),
         # which form field each file came with: the application, a supplement, the result
-        "file_labels": field_labels(ProcedureModel.from_dict(dossier.version.model), _english()),
+        "file_labels": field_labels(compiled(dossier.version).model, _english()),
         "events": pages.timeline(dossier),
         "open_steps": pages.open_steps(dossier),
         "external_jobs": jobs_of(dossier.id),

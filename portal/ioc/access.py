@@ -35,6 +35,9 @@ def leader_scope(user: User) -> LeaderScope | None:
     """The agencies `user` leads, or None when they lead none (citizens, officers outside leadership)."""
     if not user.is_authenticated or not user.is_officer:
         return None
+    groups = user.loaded_groups()
+    if groups is not None and not any(g.is_leadership for g in groups):
+        return None  # most officers: answered from the groups loaded with the account
     rows = db.session.execute(
         select(Group.agency_id, Agency.level)
         .join(Membership, Membership.group_id == Group.id)

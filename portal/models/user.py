@@ -82,6 +82,14 @@ class User(UserMixin, Model):
             return self._service_group_ids()
         return [m.group_id for m in self.memberships]
 
+    def loaded_groups(self) -> list[Group] | None:
+        """The active groups of the account when they were loaded with it (the signed-in person: see
+        portal/auth/sessions.py), so pages asking for them send no query; None when not loaded."""
+        loaded = self.__dict__.get("memberships")
+        if loaded is None or not all("group" in m.__dict__ for m in loaded):
+            return None
+        return [m.group for m in loaded if m.group.active]
+
     def _service_group_ids(self) -> list[int]:
         """A service account's groups: those an administrator gave its `tasks:act` (fixed when it is made)."""
         cached = getattr(self, "_service_groups", None)
