@@ -40,6 +40,8 @@ from common import app_on, machine, write_section
 from http_load import free_port, start_gunicorn
 from sqlalchemy import create_engine, text
 
+from tests.test_citizen_support import household
+
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/motcua_lifecycle"
 BROKER = "redis://127.0.0.1:6379/14"
 PASSWORD = "MotCua@2026"  # noqa: S105  (the demo accounts' password)
@@ -47,17 +49,7 @@ CITIZEN = "congdan@motcua.demo"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 RECEIPT = re.compile(r"/my/dossiers/(\d+)/receipt")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
-APPLICATION = {
-    "business_name": "Tạp hóa Mai Anh",
-    "business_address": "12 Lê Lợi, phường Trung Tâm",
-    "business_line": "retail",
-    "business_line_detail": "",
-    "capital": "50000000",
-    "owner_full_name": "Võ Thị Mai",
-    "owner_citizen_id": "001190012345",
-    "phone": "0912345678",
-    "documents": "",
-}
+APPLICATION = household()  # the household business form as a browser posts it, as the tests send it
 # (officer, BPMN step, the step's form)
 STEPS = [
     ("tiepnhan@motcua.demo", "reception_check", {"decision": "accept"}),

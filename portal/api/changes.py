@@ -10,43 +10,19 @@ one commit share a number, and pages may end among them.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
 from marshmallow import RAISE
 from sqlalchemy import and_, or_, select
 
 from portal.api.auth import current_account, requires
-from portal.api.problems import ApiProblem
+from portal.api.queries import decode_position, encode_position
 from portal.api.schemas import ChangePageSchema, ChangesArgs
 from portal.api.views import blp, documented
 from portal.core.presentation import status_label
 from portal.extensions import db
 from portal.models import Dossier, ServiceAccount
-
-MAX_INT = 2**63
-
-
-def encode_cursor(seq: int, dossier_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"seq": seq, "id": dossier_id}).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, int]:
-    """(number, dossier id) a cursor continues after; anything this operation did not give is a 422."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position = (data["seq"], data["id"]) if isinstance(data, dict) else None
-    except (ValueError, binascii.Error, KeyError, UnicodeDecodeError):
-        position = None
-    if position is None or not all(
-        isinstance(v, int) and not isinstance(v, bool) and 0 <= v < MAX_INT for v in position
-    ):
-        raise ApiProblem(422, "invalid-input", None, [{"field": "cursor", "message": _("Not a cursor this API gave.")}])
-    return position
 
 
 def changes_page(account: ServiceAccount, seq: int, dossier_id: int, limit: int) -> tuple[list[Any], bool]:
@@ -79,7 +55,7 @@ def dossier_changes(limit: int, cursor: str | None = None):
     a status changed…), oldest change first, each once at its latest change. `next_cursor` is always given:
     keep it and ask again with it; when nothing changed, the answer is empty with the same cursor. `more`:
     further changes wait already."""
-    seq, dossier_id = decode_cursor(cursor) if cursor else (0, 0)
+    seq, dossier_id = decode_position(cursor, "seq", "id") if cursor else (0, 0)
     rows, more = changes_page(current_account(), seq, dossier_id, limit)
     if rows:
         seq, dossier_id = rows[-1].change_seq, rows[-1].id
@@ -92,4 +68,4 @@ def dossier_changes(limit: int, cursor: str | None = None):
         }
         for row in rows
     ]
-    return {"items": items, "next_cursor": encode_cursor(seq, dossier_id), "more": more}
+    return {"items": items, "next_cursor": encode_position(seq=seq, id=dossier_id), "more": more}

@@ -26,20 +26,30 @@ class Page:
     next_cursor: str | None
 
 
+def encode_position(**values: int) -> str:
+    """An opaque cursor for the position after which a list continues (e.g. `after=<id>`)."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str, *names: str) -> tuple[int, ...]:
+    """The values `names` of a cursor `encode_position` gave; anything else is a 422 on the field `cursor`."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        values = tuple(data[name] for name in names) if isinstance(data, dict) else None
+    except (ValueError, binascii.Error, KeyError, UnicodeDecodeError):
+        values = None
+    if values is None or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63 for v in values):
+        raise ApiProblem(422, "invalid-input", None, [{"field": "cursor", "message": _("Not a cursor this API gave.")}])
+    return values
+
+
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
+    return encode_position(after=last_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    """The id a cursor continues after; anything this API did not give is a 422 on the field `cursor`."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = data["after"] if isinstance(data, dict) else None
-    except (ValueError, binascii.Error, KeyError, UnicodeDecodeError):
-        after = None
-    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
-        raise ApiProblem(422, "invalid-input", None, [{"field": "cursor", "message": _("Not a cursor this API gave.")}])
-    return after
+    """The id a cursor continues after."""
+    return decode_position(cursor, "after")[0]
 
 
 def catalogue_page(cursor: str | None, limit: int) -> Page:

@@ -162,13 +162,31 @@ class AttachmentInSchema(Schema):
     )
 
 
-class SubmissionSchema(Schema):
-    """A dossier for a citizen: the procedure, the citizen's ID, the form's values, the files."""
+class CompletionSchema(Schema):
+    """A form's values and files: a step's (POST /tasks/{id}/complete), and the base of a submission."""
 
     class Meta:
         unknown = RAISE
 
     error_messages = Arguments.error_messages
+
+    data = fields.Dict(
+        keys=fields.String(),
+        required=True,
+        error_messages={**REQUIRED, "invalid": _l("Invalid input type.")},
+        metadata={"description": "the form's values, as its JSON Schema describes them"},
+    )
+    attachments = fields.List(
+        fields.Nested(AttachmentInSchema),
+        load_default=list,
+        validate=validate.Length(max=30, error=_l("At most {max} files.")),
+        error_messages={"invalid": _l("Invalid input type.")},
+    )
+
+
+class SubmissionSchema(CompletionSchema):
+    """A dossier for a citizen: the procedure, the citizen's ID, the application form's values
+    (/procedures/{code}/form), the files."""
 
     procedure = fields.String(
         required=True, error_messages=REQUIRED, metadata={"description": "key or national code of the procedure"}
@@ -178,18 +196,6 @@ class SubmissionSchema(Schema):
         error_messages=REQUIRED,
         validate=validate.Regexp(r"^\d{12}$", error=_l("A citizen ID number has 12 digits.")),
         metadata={"description": "the applicant's citizen ID (12 digits); the citizen must have an account"},
-    )
-    data = fields.Dict(
-        keys=fields.String(),
-        required=True,
-        error_messages={**REQUIRED, "invalid": _l("Invalid input type.")},
-        metadata={"description": "the form's values, as its JSON Schema (/procedures/{code}/form) describes them"},
-    )
-    attachments = fields.List(
-        fields.Nested(AttachmentInSchema),
-        load_default=list,
-        validate=validate.Length(max=30, error=_l("At most {max} files.")),
-        error_messages={"invalid": _l("Invalid input type.")},
     )
 
 
@@ -260,28 +266,6 @@ class TaskDetailSchema(TaskSchema):
 class TaskPageSchema(Schema):
     items = fields.List(fields.Nested(TaskSchema))
     next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page"})
-
-
-class CompletionSchema(Schema):
-    """A step's form values and files."""
-
-    class Meta:
-        unknown = RAISE
-
-    error_messages = Arguments.error_messages
-
-    data = fields.Dict(
-        keys=fields.String(),
-        required=True,
-        error_messages={**REQUIRED, "invalid": _l("Invalid input type.")},
-        metadata={"description": "the step's form values, as the task's `form` describes them"},
-    )
-    attachments = fields.List(
-        fields.Nested(AttachmentInSchema),
-        load_default=list,
-        validate=validate.Length(max=30, error=_l("At most {max} files.")),
-        error_messages={"invalid": _l("Invalid input type.")},
-    )
 
 
 # -- the dossier change feed (portal/api/changes.py) ---------------------------------------------------------
