@@ -142,6 +142,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.sync import init_app as init_national_sync  # status pushes to the national portal (docs/SYNC.md)
 
     init_national_sync(app)
+    from portal.core import session_hooks
+    from portal.dossiers import changes  # noqa: F401  (its session hooks number dossier changes: GET /api/v1/dossiers/changes)
+
+    session_hooks.install()  # one listener per db.session event, calling the areas' hooks in their stages' order
     from portal.admin import register_blueprints as register_admin_pages  # /admin/… (administrators only)
 
     register_admin_pages(app)

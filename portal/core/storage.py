@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flask import Flask, Response, current_app, send_file
-from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal.core import session_hooks
 from portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,6 @@ def put_in_transaction(key: str, data: bytes, content_type: str) -> None:
 
 
 def remember_written(store: Storage, key: str) -> None:
-    _install_session_hooks()
     db.session.info.setdefault(WRITTEN, []).append((store, key))
 
 
@@ -210,16 +209,8 @@ def _remove_written(session: Session, previous: SessionTransaction) -> None:
             log.warning("could not remove %s after a rollback", key, exc_info=True)
 
 
-_hooks_installed = False
-
-
-def _install_session_hooks() -> None:
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    event.listen(db.session, "after_commit", _forget)
-    event.listen(db.session, "after_soft_rollback", _remove_written)
-    _hooks_installed = True
+# Called at every commit and rollback (each only pops a key when nothing was written), after the other areas'.
+session_hooks.register(session_hooks.Stage.STORAGE, after_commit=_forget, after_soft_rollback=_remove_written)
 
 
 def remove_stored(keys: Iterable[str]) -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, event, func, literal, select, update
+from sqlalchemy import Insert, Table, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal.extensions import db
+from portal.core import session_hooks
 from portal.models import Attachment, Dossier, DossierChangeCounter, DossierEvent, Task
 
 CHANGED = "motcua_changed_dossiers"
@@ -108,15 +108,11 @@ def _forget(session: Session, *_args: Any) -> None:
     session.info.pop(CHANGED, None)
 
 
-_hooks_installed = False
-
-
-def install_session_hooks() -> None:
-    """Installed after the national portal's outbox hooks, so that what its before_commit adds is counted."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    event.listen(db.session, "after_flush", _remember_flushed)
-    event.listen(db.session, "before_commit", _number_changes)
-    event.listen(db.session, "after_rollback", _forget)
-    _hooks_installed = True
+# Its before_commit runs after the national sync outbox's, so that what the outbox adds is counted
+# (portal/core/session_hooks.py says why).
+session_hooks.register(
+    session_hooks.Stage.CHANGE_FEED,
+    after_flush=_remember_flushed,
+    before_commit=_number_changes,
+    after_rollback=_forget,
+)

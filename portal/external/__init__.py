@@ -7,19 +7,17 @@ import logging
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from portal.core import session_hooks
 
 log = logging.getLogger(__name__)
 
 PENDING_IDS = "motcua_external_jobs_to_run"
-_hooks_installed = False
 
 
 def init_app(app: Flask) -> None:
     from . import tasks  # noqa: F401  (registers the Celery jobs)
-
-    install_session_hooks()
 
 
 def _remember_flushed(session: Session, _context: Any) -> None:
@@ -49,14 +47,10 @@ def _forget(session: Session, *_args: Any) -> None:
     session.info.pop(PENDING_IDS, None)
 
 
-def install_session_hooks() -> None:
-    """New job rows are queued once the transaction that wrote them has committed, never before."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    from portal.extensions import db
-
-    event.listen(db.session, "after_flush", _remember_flushed)
-    event.listen(db.session, "after_commit", _run_after_commit)
-    event.listen(db.session, "after_rollback", _forget)
-    _hooks_installed = True
+# New job rows are queued once the transaction that wrote them has committed, never before.
+session_hooks.register(
+    session_hooks.Stage.EXTERNAL_JOBS,
+    after_flush=_remember_flushed,
+    after_commit=_run_after_commit,
+    after_rollback=_forget,
+)

@@ -8,9 +8,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the /notifications pages and the badge, and start listening to dossier events."""
-    from . import events, outbox, tasks  # noqa: F401  (tasks: registers the Celery jobs)
+    from . import events, outbox, tasks  # noqa: F401  (outbox: its session hooks; tasks: the Celery jobs)
     from .views import bp
 
     app.register_blueprint(bp)
     events.connect()
-    outbox.install_session_hooks()

@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.core import background
+from portal.core import background, session_hooks
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import DeliveryStatus, Dossier, Group, Membership, Notification, Task, User
@@ -135,15 +135,9 @@ def enqueue(ids: list[int]) -> None:
             log.exception("could not queue notifications %s; the sweep will retry them", chunk)
 
 
-_hooks_installed = False
-
-
-def install_session_hooks() -> None:
-    """Listen on the portal's session factory (one for the process, whichever app is current)."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    event.listen(db.session, "after_flush", _remember_flushed)
-    event.listen(db.session, "after_commit", _send_after_commit)
-    event.listen(db.session, "after_rollback", _forget)
-    _hooks_installed = True
+session_hooks.register(
+    session_hooks.Stage.NOTIFICATIONS,
+    after_flush=_remember_flushed,
+    after_commit=_send_after_commit,
+    after_rollback=_forget,
+)

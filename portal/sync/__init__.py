@@ -12,15 +12,10 @@ from flask.cli import AppGroup
 
 
 def init_app(app: Flask) -> None:
-    from . import tasks  # noqa: F401  (registers the Celery jobs)
-    from .outbox import install_session_hooks
+    from . import outbox, tasks  # noqa: F401  (outbox: its session hooks; tasks: the Celery jobs)
     from .state import dossier_sync
     from .topic import register_topic
 
-    install_session_hooks()
-    from portal.dossiers.changes import install_session_hooks as install_change_feed
-
-    install_change_feed()  # after the outbox's: numbers dossier changes in commit order (GET /api/v1/dossiers/changes)
     register_topic()  # the BPMN external-task topic national-portal.sync
     app.jinja_env.globals["national_sync_of"] = dossier_sync
     app.cli.add_command(cli)

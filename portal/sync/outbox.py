@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.core import background
+from portal.core import background, session_hooks
 from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import Dossier, DossierEvent, NationalSync, Status, SyncState, WebhookDelivery
@@ -127,18 +127,14 @@ def enqueue(dossier_ids: list[int]) -> None:
             log.exception("could not queue the national portal push of dossier %s; the sweep will", dossier_id)
 
 
-_hooks_installed = False
-
-
-def install_session_hooks() -> None:
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    event.listen(db.session, "after_flush", _remember_flushed)
-    event.listen(db.session, "before_commit", _write_rows)
-    event.listen(db.session, "after_commit", _push_after_commit)
-    event.listen(db.session, "after_rollback", _forget)
-    _hooks_installed = True
+# Its before_commit runs before the change feed's (portal/core/session_hooks.py says why).
+session_hooks.register(
+    session_hooks.Stage.NATIONAL_SYNC,
+    after_flush=_remember_flushed,
+    before_commit=_write_rows,
+    after_commit=_push_after_commit,
+    after_rollback=_forget,
+)
 
 
 def push_after_commit(dossier_id: int) -> None:
