@@ -45,6 +45,7 @@ translations-update: $(VENV)/.installed
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
+	$(FLASK) documents demo-ca  # demo keys: each agency signs its documents (existing keys are kept)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## Install the test tools, check lint, formatting and types, and run the whole suite (SQLite; set

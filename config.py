@@ -186,6 +186,17 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # a long form must not lose its token; the session bounds it instead
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "MotCua@2026")
     # Email: with no MAIL_SERVER, messages go to the log (the embedded default).
+    # Signed documents (portal/documents/, docs/DOCUMENTS.md): each agency signs with `<agency code>.p12` in
+    # DOCUMENT_KEYS_DIR (`flask documents demo-ca` makes demo keys), opened with DOCUMENT_KEY_PASSPHRASE (no default
+    # outside development and tests: without it nothing is signed, and the log says why). DOCUMENT_TRUST_ROOTS: the
+    # PEM file of roots /verify trusts for uploaded PDFs (default: the demo CA's, in DOCUMENT_KEYS_DIR).
+    DOCUMENT_KEYS_DIR = os.environ.get("DOCUMENT_KEYS_DIR") or str(INSTANCE_DIR / "document-keys")
+    DOCUMENT_KEY_PASSPHRASE: str | None = os.environ.get("DOCUMENT_KEY_PASSPHRASE") or None
+    DOCUMENT_TRUST_ROOTS = os.environ.get("DOCUMENT_TRUST_ROOTS") or None
+    DOCUMENTS_ISSUE_AUTOMATICALLY = _env_bool("DOCUMENTS_ISSUE_AUTOMATICALLY", True)
+    VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute;300 per day")
+    VERIFY_UPLOAD_RATE_LIMIT = os.environ.get("VERIFY_UPLOAD_RATE_LIMIT", "10 per minute;100 per day")
+    VERIFY_MAX_BYTES = int(os.environ.get("VERIFY_MAX_BYTES", str(10 * 1024 * 1024)))
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
@@ -284,6 +295,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    DOCUMENT_KEY_PASSPHRASE = os.environ.get("DOCUMENT_KEY_PASSPHRASE") or "motcua-demo"
     SECRET_KEY = Config.SECRET_KEY or "dev-only-not-secret"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)  # plain http on localhost
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -291,6 +303,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     ENV_NAME = "testing"
+    DOCUMENT_KEY_PASSPHRASE = os.environ.get("DOCUMENT_KEY_PASSPHRASE") or "motcua-demo"
     TESTING = True
     SECRET_KEY = "testing-not-secret"  # noqa: S105  (tests only)
     # The suite points this at a fresh SQLite file, or at PostgreSQL through TEST_DATABASE_URL.

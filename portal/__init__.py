@@ -139,6 +139,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.external import init_app as init_external  # external service tasks: jobs, topics, Celery jobs
 
     init_external(app)
+    from portal.documents import init_app as init_documents  # signed PDFs, /verify, `flask documents`, Celery job
+
+    init_documents(app)
     from portal.sync import init_app as init_national_sync  # status pushes to the national portal (docs/SYNC.md)
 
     init_national_sync(app)

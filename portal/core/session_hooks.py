@@ -47,6 +47,7 @@ class Stage(IntEnum):
     NATIONAL_SYNC = 30  # portal/sync/outbox.py: writes outbox rows at before_commit, pushes after the commit
     CHANGE_FEED = 40  # portal/dossiers/changes.py: numbers the changed dossiers at before_commit, after the outbox
     STORAGE = 50  # portal/core/storage.py: removes objects written in a transaction that rolled back
+    DOCUMENTS = 60  # portal/documents: documents issued by a job queued after the commit, after the others'
 
 
 # event -> (stage, registration number, handler), kept sorted; the dispatchers read the sorted handlers.

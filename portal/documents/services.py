@@ -97,6 +97,28 @@ def may_see(user: User, dossier: Dossier, name: str) -> bool:
     return user.is_officer and (user.is_admin or dossier.applicant_id != user.id)
 
 
+def document_context(dossier: Dossier, name: str) -> dict[str, object]:
+    """What the document's template shows besides the dossier (the same for the HTML page and the signed PDF)."""
+    context: dict[str, object] = {
+        "dossier": dossier,
+        "procedure": dossier.version.procedure,
+        "agency": dossier.agency,
+        "title": TITLES[name],
+    }
+    if name == "receipt":
+        context["reception"] = reception_task(dossier)
+        context["attachments"] = sorted(dossier.attachments, key=lambda a: a.id)
+    elif name in DECISION_DOCUMENTS:
+        task = decision_task(dossier, DECISION_DOCUMENTS[name])
+        if task is None:
+            raise LookupError(f"dossier {dossier.id} has no {name}")
+        context["task"] = task
+        context["items"] = reason_lines(task.reason)
+    else:
+        context["rows"] = control_rows(dossier)
+    return context
+
+
 def reason_lines(text: str | None) -> list[str]:
     """A consolidated request is written one item a line; each becomes a numbered item on the slip."""
     return [line.strip(" -•\t") for line in (text or "").splitlines() if line.strip(" -•\t")]

@@ -12,7 +12,7 @@ from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
 from portal.models import Attachment, Dossier, Status
 
-from . import services
+from . import issuing, services
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -30,58 +30,57 @@ def _dossier_for(dossier_id: int, name: str) -> Dossier:
     return dossier
 
 
-def _render(name: str, dossier: Dossier, **context: object) -> str:
-    return render_template(
-        f"documents/{name}.html",
-        dossier=dossier,
-        procedure=dossier.version.procedure,
-        agency=dossier.agency,
-        title=services.TITLES[name],
-        **context,
-    )
+def _page(name: str, dossier: Dossier, **extra: object) -> str:
+    try:
+        context = services.document_context(dossier, name)
+    except LookupError:  # _dossier_for saw the decision; it can only vanish in between
+        abort(404)
+    issued = issuing.latest_issued(dossier, name)
+    return render_template(f"documents/{name}.html", issued=issued, **context, **extra)
 
 
 @bp.get("/dossiers/<int:dossier_id>/receipt")
 @login_required
 def receipt(dossier_id: int):
-    dossier = _dossier_for(dossier_id, "receipt")
-    return _render(
-        "receipt",
-        dossier,
-        reception=services.reception_task(dossier),
-        attachments=sorted(dossier.attachments, key=lambda a: a.id),
-    )
+    return _page("receipt", _dossier_for(dossier_id, "receipt"))
 
 
 @bp.get("/dossiers/<int:dossier_id>/supplement-request")
 @login_required
 def supplement_request(dossier_id: int):
     dossier = _dossier_for(dossier_id, "supplement_request")
-    task = services.decision_task(dossier, "supplement")
-    if task is None:  # _dossier_for saw one; it can only vanish in between
-        abort(404)
     # The applicant who still owes the documents gets the way to send them under the slip.
     can_answer = dossier.applicant_id == current_user.id and dossier.status == Status.SUPPLEMENT
-    return _render(
-        "supplement_request", dossier, task=task, items=services.reason_lines(task.reason), can_answer=can_answer
-    )
+    return _page("supplement_request", dossier, can_answer=can_answer)
 
 
 @bp.get("/dossiers/<int:dossier_id>/refusal")
 @login_required
 def refusal(dossier_id: int):
-    dossier = _dossier_for(dossier_id, "refusal")
-    task = services.decision_task(dossier, "refuse")
-    if task is None:  # _dossier_for saw one; it can only vanish in between
-        abort(404)
-    return _render("refusal", dossier, task=task, items=services.reason_lines(task.reason))
+    return _page("refusal", _dossier_for(dossier_id, "refusal"))
 
 
 @bp.get("/dossiers/<int:dossier_id>/process-control")
 @login_required
 def process_control(dossier_id: int):
-    dossier = _dossier_for(dossier_id, "process_control")
-    return _render("process_control", dossier, rows=services.control_rows(dossier))
+    return _page("process_control", _dossier_for(dossier_id, "process_control"))
+
+
+@bp.get("/dossiers/<int:dossier_id>/signed/<code>.pdf")
+@login_required
+def signed_pdf(dossier_id: int, code: str):
+    """An issued, signed PDF of a dossier I may see, with the same rules as its HTML page."""
+    dossier = get_dossier_or_404(dossier_id, current_user)
+    found = issuing.find(code)
+    if found is None or found.dossier_id != dossier.id or not services.may_see(current_user, dossier, found.kind):
+        abort(404)
+    response = send_stored(found.storage_key, "application/pdf")
+    if response is None:
+        abort(404, description=_("The file is missing from the store; please tell the administrator."))
+    name = f"{found.kind.replace('_', '-')}-{dossier.code}-{found.code}.pdf"
+    response.headers["Content-Disposition"] = content_disposition(name, inline=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/dossiers/<int:dossier_id>/attachments/<int:attachment_id>")

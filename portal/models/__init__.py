@@ -3,6 +3,7 @@
 from .agency import Agency, CalendarException, Department, Group
 from .audit import AuditLog
 from .citizen import Draft, Rating
+from .document import DocumentKind, IssuedDocument
 from .dossier import (
     Attachment,
     Channel,
@@ -38,6 +39,7 @@ __all__ = [
     "DailyStats",
     "DeliveryStatus",
     "Department",
+    "DocumentKind",
     "Dossier",
     "DossierChangeCounter",
     "DossierCodeCounter",
@@ -51,6 +53,7 @@ __all__ = [
     "IdempotencyKey",
     "Incident",
     "IncidentState",
+    "IssuedDocument",
     "JobState",
     "Membership",
     "MonthlyBuilt",
