@@ -10,9 +10,15 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("MOTCUA_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+# Where links in mail and SMS point on a development machine; production must say its own address.
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -113,6 +119,10 @@ class Config:
     BEAT_SWEEP_SECONDS = float(os.environ.get("BEAT_SWEEP_SECONDS", "30"))
     # The monthly roll-up of the statistics (portal/stats/rollup.py): looks for a complete month to roll up.
     BEAT_ROLLUP_SECONDS = float(os.environ.get("BEAT_ROLLUP_SECONDS", "600"))
+    # The jobs' heartbeat (portal/main/heartbeat.py): queued by the beat this often; /healthz calls it "stale" when
+    # no worker ran it for HEALTHZ_JOBS_STALE_SECONDS (three missed beats by default).
+    BEAT_HEARTBEAT_SECONDS = float(os.environ.get("BEAT_HEARTBEAT_SECONDS", "60"))
+    HEALTHZ_JOBS_STALE_SECONDS = float(os.environ.get("HEALTHZ_JOBS_STALE_SECONDS", "180"))
     # External service tasks (portal/external): the pass that runs jobs due for a (re)try, every N seconds.
     BEAT_EXTERNAL_SECONDS = float(os.environ.get("BEAT_EXTERNAL_SECONDS", "15"))
     # The built-in topic http.json calls only these hosts (`host` or `host:port`, comma-separated in the
@@ -177,7 +187,7 @@ class Config:
     # "module:Class" of the SMS gateway; the default writes messages to the log.
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "portal.notifications.sms:LoggingSmsGateway")
     # Links in emails and SMS point here (there is no request to take the host from in a worker).
-    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", DEFAULT_BASE_URL)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
@@ -197,7 +207,11 @@ class Config:
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute;300 per day")
     VERIFY_UPLOAD_RATE_LIMIT = os.environ.get("VERIFY_UPLOAD_RATE_LIMIT", "10 per minute;100 per day")
     VERIFY_MAX_BYTES = int(os.environ.get("VERIFY_MAX_BYTES", str(10 * 1024 * 1024)))
+    # The level of the portal's own log lines (portal/core/logs.py: to stderr unless logging is configured).
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    # Production refuses to start without MAIL_SERVER unless mail is meant to go to the log (MAIL_TO_LOG=1).
+    MAIL_TO_LOG = _env_bool("MAIL_TO_LOG", False)
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
@@ -345,6 +359,29 @@ class ProductionConfig(Config):
                 "Rate limits need a store shared by every process and host in production: set "
                 "RATELIMIT_STORAGE_URI (e.g. redis://host:6379/1) or use a Redis CELERY_BROKER_URL. "
                 "Set RATELIMIT_STORAGE_URI=memory:// only if the portal runs as a single process."
+            )
+        cls._check_links_and_mail()
+        if cls.STORAGE_BACKEND == "s3" and not cls.S3_BUCKET:
+            raise RuntimeError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+
+    @classmethod
+    def _check_links_and_mail(cls) -> None:
+        """Settings whose development defaults would fail silently in production: every link in mail and SMS
+        pointing at a developer's machine, every message written to the log instead of sent."""
+        if cls.PORTAL_BASE_URL == DEFAULT_BASE_URL:
+            raise RuntimeError(
+                "PORTAL_BASE_URL must be set in production to the portal's public address "
+                "(e.g. https://dichvucong.example.gov.vn): links in mail and SMS are built from it"
+            )
+        parts = urlsplit(cls.PORTAL_BASE_URL)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RuntimeError(f"PORTAL_BASE_URL must be an absolute http(s) address, not {cls.PORTAL_BASE_URL!r}")
+        if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+            raise RuntimeError("PORTAL_BASE_URL must use https in production: links in mail carry sign-in tokens")
+        if not cls.MAIL_SERVER and not cls.MAIL_TO_LOG:
+            raise RuntimeError(
+                "MAIL_SERVER must be set in production (without it every e-mail is only written to the log); "
+                "set MAIL_TO_LOG=1 to run without sending e-mail on purpose"
             )
 
 

@@ -28,6 +28,9 @@ def create_app(config: type[Config] | str | dict[str, Any] | None = None) -> Fla
     app.config.from_object(config_class)
     app.config.update(overrides)
     _ensure_sqlite_folder(app.config["SQLALCHEMY_DATABASE_URI"])
+    from portal.core.logs import configure_logging
+
+    configure_logging(app)
     if app.config.get("TRUSTED_PROXIES"):  # the client's address (rate limits) and scheme from the proxy
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ProductionConfig, normalize_database_url, shared_ratelimit_store
+from config import DEFAULT_BASE_URL, ProductionConfig, normalize_database_url, shared_ratelimit_store
 from portal import create_app
 
 
@@ -54,6 +54,8 @@ def _production(monkeypatch: pytest.MonkeyPatch, storage: str) -> None:
     monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", storage)
+    monkeypatch.setattr(ProductionConfig, "PORTAL_BASE_URL", "https://dichvucong.example.gov.vn")
+    monkeypatch.setattr(ProductionConfig, "MAIL_SERVER", "smtp.example.gov.vn")
 
 
 def test_production_refuses_to_start_without_a_shared_rate_limit_store(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,3 +78,32 @@ def test_production_starts_with_an_explicit_store(monkeypatch: pytest.MonkeyPatc
     _production(monkeypatch, "redis://127.0.0.1:6379/6")
     app = create_app(ProductionConfig)
     assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/6"
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("PORTAL_BASE_URL", DEFAULT_BASE_URL, "PORTAL_BASE_URL must be set"),
+        ("PORTAL_BASE_URL", "dichvucong.example.gov.vn", "absolute http"),
+        ("PORTAL_BASE_URL", "http://dichvucong.example.gov.vn", "must use https"),
+        ("MAIL_SERVER", "", "MAIL_SERVER must be set"),
+        ("STORAGE_BACKEND", "s3", "S3_BUCKET"),
+    ],
+)
+def test_production_refuses_development_defaults_that_would_fail_silently(
+    monkeypatch: pytest.MonkeyPatch, setting: str, value: str, message: str
+) -> None:
+    """Left at their defaults these start fine and then send every link to a developer's machine, or no mail."""
+    _production(monkeypatch, "redis://127.0.0.1:6379/6")
+    monkeypatch.setattr(ProductionConfig, "S3_BUCKET", "")
+    monkeypatch.setattr(ProductionConfig, setting, value)
+    with pytest.raises(RuntimeError, match=message):
+        create_app(ProductionConfig)
+
+
+def test_production_runs_without_mail_only_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, "redis://127.0.0.1:6379/6")
+    monkeypatch.setattr(ProductionConfig, "MAIL_SERVER", "")
+    monkeypatch.setattr(ProductionConfig, "MAIL_TO_LOG", True)
+    monkeypatch.setattr(ProductionConfig, "PORTAL_BASE_URL", "http://127.0.0.1:8000")  # loopback: plain HTTP is fine
+    assert create_app(ProductionConfig).config["MAIL_TO_LOG"] is True

@@ -18,9 +18,11 @@ bp.record_once(lambda state: input_guard.register(cast(Flask, state.app)))  # NU
 @limiter.exempt
 def healthz():
     """For load balancers and monitoring: is the database reachable, is the broker? 200 when both are, else
-    503. Cheap (one `SELECT 1`, one broker connection), no session, no secrets (status and timings only)."""
+    503. Also how long ago the background jobs last showed a sign of life (reported, not a reason for a 503).
+    Cheap (two small queries, one broker connection), no session, no secrets (status and timings only)."""
     checks = {"database": health.check_database(), "broker": health.check_broker()}
     healthy = all(check["status"] == "ok" for check in checks.values())
+    checks["jobs"] = health.check_jobs(database_ok=checks["database"]["status"] == "ok")  # reported only
     response = jsonify(status="ok" if healthy else "error", checks=checks)
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"

@@ -16,6 +16,7 @@ from .dossier import (
 )
 from .dry_run import DryRun
 from .external import ExternalJob, JobState
+from .heartbeat import Heartbeat
 from .incident import Incident, IncidentState
 from .national_sync import NationalSync, SyncState
 from .notification import DeliveryStatus, Notification, NotificationChannel, Reminder, ReminderKind
@@ -50,6 +51,7 @@ __all__ = [
     "ExternalJob",
     "FlowDaily",
     "Group",
+    "Heartbeat",
     "IdempotencyKey",
     "Incident",
     "IncidentState",
