@@ -56,12 +56,13 @@ class Scope:
 _named_steps: ProcessCache[tuple[tuple[int, str], ...]] = ProcessCache()
 
 
-def named_steps(user: User) -> tuple[tuple[int, str], ...]:
-    """(version id, step id) of every step whose camunda:assignee or camunda:candidateUsers names the officer."""
+def named_steps(user: User, versions: tuple[int | None, int]) -> tuple[tuple[int, str], ...]:
+    """(version id, step id) of every step whose camunda:assignee or camunda:candidateUsers names the officer;
+    `versions` is (newest version id, number of versions), read by the caller."""
     email = (user.email or "").strip().lower()
     if not email or not user.is_officer:
         return ()
-    newest, count = db.session.execute(select(func.max(ProcedureVersion.id), func.count(ProcedureVersion.id))).one()
+    newest, count = versions
     return _named_steps.get_or_build((user.id, email, newest, count), lambda: _find_named_steps(email))
 
 
@@ -95,20 +96,20 @@ def _read_scope(user: User) -> Scope:
                 .where(Membership.user_id == user.id, Group.active)
             )
         )
+    # One statement for what the named steps depend on: the versions stored (a new upload may name the officer)
+    # and whether the officer holds, or held, a step of named officers (one a leader handed them included).
+    held = select(Task.id).where(Task.assignee_id == user.id, Task.role == NAMED_ROLE).exists()
+    newest, count, holds = db.session.execute(
+        select(func.max(ProcedureVersion.id), func.count(ProcedureVersion.id), held)
+    ).one()
     return Scope(
         user_id=user.id,
         group_ids=tuple(sorted({r.id for r in rows})),
         agency_ids=tuple(sorted({r.agency_id for r in rows})),
         leader_agency_ids=tuple(sorted({r.agency_id for r in rows if r.is_leadership})),
-        named_steps=named_steps(user),
-        holds_named=_holds_named(user),
+        named_steps=named_steps(user, (newest, count)),
+        holds_named=bool(holds),
     )
-
-
-def _holds_named(user: User) -> bool:
-    """Whether the officer holds, or held, a step of named officers (one a leader handed them included)."""
-    held = select(Task.id).where(Task.assignee_id == user.id, Task.role == NAMED_ROLE).limit(1)
-    return db.session.scalar(held) is not None
 
 
 def _named(scope: Scope) -> Any | None:
@@ -309,8 +310,22 @@ def inbox_query(scope: Scope, filters: InboxFilters, now: datetime, english: boo
 def inbox_ids_query(scope: Scope, filters: InboxFilters, now: datetime) -> Select[Any]:
     """Only the tab's task ids, in order: walking the index for a page (and skipping the rows of earlier pages)
     touches tasks and dossiers alone; the other tables are joined for the 26 rows found (a "deferred join")."""
-    stmt = select(Task.id).join(Dossier, Dossier.id == Task.dossier_id)
+    stmt = select(Task.id)
+    if _needs_dossier(scope, filters):
+        stmt = stmt.join(Dossier, Dossier.id == Task.dossier_id)
     return _filtered(stmt, scope, filters, now)
+
+
+def _needs_dossier(scope: Scope, filters: InboxFilters) -> bool:
+    """Whether the tab's condition, filters or order read the dossier. Most tabs of most officers do not: their
+    page is then walked on the tasks' index alone, without a dossier lookup per skipped row (deep pages)."""
+    return (
+        filters.tab in ("due_soon", "supplement", "agency")
+        or bool(scope.named_steps)  # told apart by the dossier's version
+        or filters.procedure_id is not None
+        or filters.status is not None
+        or filters.sort.lstrip("-") == "received"
+    )
 
 
 def procedures_of(scope: Scope, english: bool = False) -> list[tuple[int, str]]:
