@@ -239,8 +239,10 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    url: str, port: int, threads: int, tmp: Path, extra: dict[str, str] | None = None
+    url: str, port: int, threads: int, tmp: Path, extra: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen:
+    """gunicorn on 127.0.0.1:`port`, once it answers /healthz. With `log`, its output goes to that file and it
+    runs in its own process group (session), so that a test can show the log and kill every process of it."""
     env = {
         **os.environ,
         "MOTCUA_ENV": "production",
@@ -253,12 +255,20 @@ def start_gunicorn(
         "UPLOAD_DIR": str(tmp / "uploads"),
         "MOTCUA_INSTANCE_DIR": str(tmp),
         "SSO_SP_GENERATE_KEYS": "1",
+        "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
+        "MAIL_TO_LOG": "1",  # no SMTP server: the sending happens in workers, none runs here
         **(extra or {}),
     }
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     command = [sys.executable, "-m", "gunicorn", "--workers", "2", *worker, "--bind", f"127.0.0.1:{port}"]
     command += ["--log-level", "warning", "--keep-alive", "30", "wsgi:app"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    if log is None:
+        server = subprocess.Popen(command, cwd=ROOT, env=env)
+    else:
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
