@@ -239,7 +239,13 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    url: str, port: int, threads: int, tmp: Path, extra: dict[str, str] | None = None, log: Path | None = None
+    url: str,
+    port: int,
+    threads: int,
+    tmp: Path,
+    extra: dict[str, str] | None = None,
+    log: Path | None = None,
+    workers: int = 2,
 ) -> subprocess.Popen:
     """gunicorn on 127.0.0.1:`port`, once it answers /healthz. With `log`, its output goes to that file and it
     runs in its own process group (session), so that a test can show the log and kill every process of it."""
@@ -260,7 +266,7 @@ def start_gunicorn(
         **(extra or {}),
     }
     worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", *worker, "--bind", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), *worker, "--bind", f"127.0.0.1:{port}"]
     command += ["--log-level", "warning", "--keep-alive", "30", "wsgi:app"]
     if log is None:
         server = subprocess.Popen(command, cwd=ROOT, env=env)

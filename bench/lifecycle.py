@@ -18,7 +18,7 @@ p50/p95 per request type; database growth per lifecycle (pg_database_size). A wa
 The database (BENCH_DATABASE_URL, default motcua_lifecycle) is rebuilt from the migrations with the demo data
 and the bundled procedures at each run.
 
-Usage: python bench/lifecycle.py [--threads 4] [--lifecycles 40] [--no-write]
+Usage: python bench/lifecycle.py [--threads 4] [--lifecycles 40] [--scale-out] [--no-write]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
 import statistics
 import tempfile
 import threading
@@ -75,8 +76,10 @@ class Tally:
 class Person:
     """One signed-in browser: a session with keep-alive, cookies, CSRF tokens read from the pages."""
 
-    def __init__(self, base: str, who: str, tally: Tally) -> None:
-        self.base, self.tally = base, tally
+    def __init__(self, bases: list[str], who: str, tally: Tally) -> None:
+        # With several instances each request goes to the next one: a session signed in on one is valid on all.
+        self.bases, self.tally, self.turn = bases, tally, 0
+        base = bases[0]
         self.http = requests.Session()
         self.http.headers["Accept-Language"] = "vi"
         page = self.http.get(base + "/login").text
@@ -89,8 +92,10 @@ class Person:
             raise RuntimeError(f"sign-in of {who} failed: HTTP {answer.status_code}")
 
     def call(self, kind: str, method: str, path: str, **kwargs: object) -> requests.Response:
+        base = self.bases[self.turn % len(self.bases)]
+        self.turn += 1
         started = time.perf_counter()
-        answer = self.http.request(method, self.base + path, allow_redirects=False, **kwargs)  # type: ignore[arg-type]
+        answer = self.http.request(method, base + path, allow_redirects=False, **kwargs)  # type: ignore[arg-type]
         elapsed = time.perf_counter() - started
         if answer.status_code >= 400:
             raise RuntimeError(f"{kind}: HTTP {answer.status_code} on {path}")
@@ -143,11 +148,11 @@ def cpu_seconds(master: int) -> float:
     return total
 
 
-def run(base: str, threads: int, per_thread: int, lookup: object, tally: Tally) -> float:
+def run(bases: list[str], threads: int, per_thread: int, lookup: object, tally: Tally) -> float:
     def worker() -> None:
         try:
-            citizen = Person(base, CITIZEN, tally)
-            officers = {who: Person(base, who, tally) for who, _step, _values in STEPS}
+            citizen = Person(bases, CITIZEN, tally)
+            officers = {who: Person(bases, who, tally) for who, _step, _values in STEPS}
             for _ in range(per_thread):
                 lifecycle(citizen, officers, lookup)
                 with tally.lock:
@@ -181,14 +186,17 @@ def prepare(url: str) -> None:
         db.session.commit()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=4, help="client threads (each a citizen and 3 officers)")
-    parser.add_argument("--lifecycles", type=int, default=40, help="measured lifecycles per thread")
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    prepare(url)
+@dataclass
+class Measured:
+    tally: Tally
+    elapsed: float
+    cpu: float
+    grown: int
+
+
+def measure(url: str, instances: int, workers: int, threads: int, lifecycles: int) -> Measured:
+    """`instances` gunicorn instances of `workers` workers each on free ports, sharing one SECRET_KEY, one
+    database and one broker, with every client's requests going round the instances."""
     engine = create_engine(url)
 
     def waiting_task(dossier_id: int, step: str) -> int:
@@ -201,36 +209,87 @@ def main() -> None:
             raise RuntimeError(f"dossier {dossier_id} does not wait at {step}")
         return int(found)
 
+    def size() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
         extra = {
+            "SECRET_KEY": secrets.token_urlsafe(40),
             "SQL_COUNT_HEADER": "1",
             "CELERY_BROKER_URL": BROKER,
             "RATELIMIT_STORAGE_URI": BROKER,
             "UPLOAD_RATE_LIMIT": "100000 per minute",
             "CITIZEN_MAX_PENDING_UPLOADS": "100000",
         }
-        server = start_gunicorn(url.replace("+psycopg", ""), port, 4, Path(tmp), extra)
-        base = f"http://127.0.0.1:{port}"
+        ports = [free_port() for _ in range(instances)]
+        servers = []
         try:
-            run(base, args.threads, 2, waiting_task, Tally())  # warm-up: imports, caches, connections
-            with engine.connect() as conn:
-                size_before = conn.scalar(text("SELECT pg_database_size(current_database())"))
-            tally = Tally()
-            cpu_before = cpu_seconds(server.pid)
-            elapsed = run(base, args.threads, args.lifecycles, waiting_task, tally)
-            cpu = cpu_seconds(server.pid) - cpu_before
-            with engine.connect() as conn:
-                size_after = conn.scalar(text("SELECT pg_database_size(current_database())"))
+            for port in ports:  # one upload folder: the hosts of a real deployment share S3 instead
+                servers.append(start_gunicorn(url.replace("+psycopg", ""), port, 4, Path(tmp), extra, workers=workers))
+            bases = [f"http://127.0.0.1:{port}" for port in ports]
+            run(bases, threads, 2, waiting_task, Tally())  # warm-up: imports, caches, connections
+            size_before, tally = size(), Tally()
+            cpu_before = sum(cpu_seconds(server.pid) for server in servers)
+            elapsed = run(bases, threads, lifecycles, waiting_task, tally)
+            cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
+            grown = size() - size_before
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-    report = render(args, tally, elapsed, cpu, (size_after or 0) - (size_before or 0))
-    print(report)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=30)
+    engine.dispose()
     if tally.errors:
         raise SystemExit(f"{len(tally.errors)} failed: {tally.errors[:3]}")
+    return Measured(tally, elapsed, cpu, grown)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=4, help="client threads (each a citizen and 3 officers)")
+    parser.add_argument("--lifecycles", type=int, default=40, help="measured lifecycles per thread")
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="also run two instances of one worker each on the same cores, and compare in one run",
+    )
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    prepare(url)
+    one = measure(url, 1, 2, args.threads, args.lifecycles)
+    report = render(args, one.tally, one.elapsed, one.cpu, one.grown)
+    if args.scale_out:
+        two = measure(url, 2, 1, args.threads, args.lifecycles)
+        report += "\n\n" + render_scale_out(one, two)
+    print(report)
     if not args.no_write:
         write_section("lifecycle", report)
+
+
+def render_scale_out(one: Measured, two: Measured) -> str:
+    def rate(m: Measured) -> float:
+        return m.tally.lifecycles / m.elapsed
+
+    def cpu(m: Measured) -> float:
+        return m.cpu / max(1, m.tally.lifecycles) * 1000
+
+    def p95(m: Measured) -> float:
+        return pct([v for values in m.tally.latencies.values() for v in values], 0.95)
+
+    return "\n".join(
+        [
+            "Scale-out, same run, same 2 cores: the same 2 workers as one instance, then as two instances of one",
+            "worker each (own ports, one SECRET_KEY, one database and broker), each client's requests going round",
+            "both instances (a session signed in on one is used on the other).",
+            "",
+            "| layout | lifecycles/s | app CPU per lifecycle | p95 of all requests | ratio to one instance |",
+            "|---|---:|---:|---:|---:|",
+            f"| 1 instance × 2 workers | {rate(one):.2f} | {cpu(one):.0f} ms | {p95(one):.0f} ms | 1.00× |",
+            f"| 2 instances × 1 worker | {rate(two):.2f} | {cpu(two):.0f} ms | {p95(two):.0f} ms | "
+            f"{rate(two) / rate(one):.2f}× |",
+        ]
+    )
 
 
 def pct(values: list[float], q: float) -> float:
@@ -244,7 +303,8 @@ def render(args: argparse.Namespace, tally: Tally, elapsed: float, cpu: float, g
         "## HTTP lifecycles: what one dossier costs, application to decision",
         "",
         f"Measured {date.today().isoformat()} with `python bench/lifecycle.py --threads {args.threads} "
-        f"--lifecycles {args.lifecycles}` on {machine()}.",
+        f"--lifecycles {args.lifecycles}"
+        f"{' --scale-out' if args.scale_out else ''}` on {machine()}.",
         "",
         "Method: gunicorn (2 gthread workers × 4 threads, production configuration, Redis broker: mail and SMS are "
         f"queued for workers) on loopback and PostgreSQL; {args.threads} client threads on the same machine, each "
