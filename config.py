@@ -204,6 +204,13 @@ class Config:
     DOCUMENT_KEY_PASSPHRASE: str | None = os.environ.get("DOCUMENT_KEY_PASSPHRASE") or None
     DOCUMENT_TRUST_ROOTS = os.environ.get("DOCUMENT_TRUST_ROOTS") or None
     DOCUMENTS_ISSUE_AUTOMATICALLY = _env_bool("DOCUMENTS_ISSUE_AUTOMATICALLY", True)
+    # The sweep (portal/documents/sweep.py) issues, every BEAT_DOCUMENTS_SWEEP_SECONDS, the documents whose job was
+    # lost: receptions and decisions older than DOCUMENTS_SWEEP_GRACE_SECONDS and younger than
+    # DOCUMENTS_SWEEP_LOOKBACK_DAYS without their document, at most DOCUMENTS_SWEEP_BATCH a pass.
+    BEAT_DOCUMENTS_SWEEP_SECONDS = float(os.environ.get("BEAT_DOCUMENTS_SWEEP_SECONDS", "300"))
+    DOCUMENTS_SWEEP_GRACE_SECONDS = float(os.environ.get("DOCUMENTS_SWEEP_GRACE_SECONDS", "300"))
+    DOCUMENTS_SWEEP_LOOKBACK_DAYS = float(os.environ.get("DOCUMENTS_SWEEP_LOOKBACK_DAYS", "7"))
+    DOCUMENTS_SWEEP_BATCH = int(os.environ.get("DOCUMENTS_SWEEP_BATCH", "100"))
     VERIFY_RATE_LIMIT = os.environ.get("VERIFY_RATE_LIMIT", "30 per minute;300 per day")
     VERIFY_UPLOAD_RATE_LIMIT = os.environ.get("VERIFY_UPLOAD_RATE_LIMIT", "10 per minute;100 per day")
     VERIFY_MAX_BYTES = int(os.environ.get("VERIFY_MAX_BYTES", str(10 * 1024 * 1024)))

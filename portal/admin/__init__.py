@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         views_api_accounts,
         views_audit,
         views_calendar,
+        views_documents,
         views_dryrun,
         views_incidents,
         views_mappings,

@@ -15,15 +15,18 @@ from werkzeug.datastructures import MultiDict
 from portal.attachments.services import remove_stored
 from portal.catalogue.services import localized, published_procedure
 from portal.citizen import (
+    docstore_views,  # noqa: F401  (registers the document store pages on the blueprint)
     dossier_views,  # noqa: F401  (registers the dossier pages on the blueprint)
     services,
 )
 from portal.citizen.blueprint import bp
+from portal.citizen.docstore_views import store_choices, store_offers
 from portal.citizen.forms import step_form_class
 from portal.citizen.pages import add_upload_errors, apply_errors, step_page
 from portal.citizen.uploads import json_refusal, take_posted_files
 from portal.core.errors import ServiceError
 from portal.core.web import unit_of_work
+from portal.docstore.services import record_uses, take_store_choices
 from portal.extensions import csrf
 from portal.models import Procedure
 from workflows.bpmn_model import StepSpec
@@ -49,15 +52,19 @@ def apply(key: str):
         draft = services.get_draft(current_user, procedure)
         form = form_class(formdata=MultiDict(draft.data) if draft else None)
         summary = services.summarize_draft(draft, procedure) if draft else None
-        return step_page("citizen/apply.html", step.form, form, draft=draft, summary=summary, **context)
+        store = store_offers(current_user, step.form)  # "use a document from my store", per file field
+        return step_page("citizen/apply.html", step.form, form, draft=draft, summary=summary, store=store, **context)
     formdata = request.form.copy()
     with unit_of_work():  # files that were fine are kept, whatever happens to the rest of the form
         upload_errors = take_posted_files(current_user, step.form, formdata)
+        for name, messages in take_store_choices(current_user, store_choices(step.form), formdata).items():
+            upload_errors.setdefault(name, []).extend(messages)
     form = form_class(formdata=formdata)
     if form.validate() and not upload_errors:
         try:
             with unit_of_work():  # a failed step (StepFailed) leaves no dossier and becomes an incident
                 dossier = services.apply(procedure, current_user, formdata)
+                record_uses(dossier, current_user)  # the citizen's store: which dossier used which document
         except ServiceError as error:
             apply_errors(form, error)
         else:
@@ -66,7 +73,8 @@ def apply(key: str):
     add_upload_errors(form, upload_errors)
     with unit_of_work():
         draft = services.save_draft(current_user, procedure, step.form, formdata)  # nothing typed is lost
-    return step_page("citizen/apply.html", step.form, form, 422, draft=draft, **context)
+    store = store_offers(current_user, step.form)
+    return step_page("citizen/apply.html", step.form, form, 422, draft=draft, store=store, **context)
 
 
 @bp.route("/procedures/<key>/draft", methods=["GET", "POST"])

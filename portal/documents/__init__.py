@@ -26,30 +26,41 @@ def init_app(app: Flask) -> None:
     """The template filter, the `flask documents` commands, the Celery job, and the public /verify pages (the
     settings are in config.py)."""
     from . import tasks  # noqa: F401  (registers the Celery job)
+    from .admin_views import bp as result_templates_bp
     from .cli import documents_cli
     from .issuing import display_code
+    from .results import delivery_note
     from .verify import bp as verify_bp
 
     app.add_template_filter(display_code, "document_code")
+    app.add_template_global(delivery_note, "result_delivery_note")
     app.cli.add_command(documents_cli)
     app.register_blueprint(verify_bp)
+    app.register_blueprint(result_templates_bp)
 
 
 def _remember_flushed(session: Session, _context: Any) -> None:
     """Note the documents a flush made available: a reception (its "received" event) and a completed decision."""
     from portal.models import DocumentKind, DossierEvent, Task, TaskState
 
+    from .results import RESULT_OUTCOME, RESULT_STEP
     from .services import DECISION_DOCUMENTS
 
     wanted: list[tuple[int, str]] = []
     for obj in session.new:
         if isinstance(obj, DossierEvent) and obj.kind == "received":
             wanted.append((obj.dossier_id, DocumentKind.RECEIPT))
+        elif isinstance(obj, DossierEvent) and obj.kind == "apology":  # an officer moved the appointment
+            wanted.append((obj.dossier_id, DocumentKind.APOLOGY))
     by_outcome = {outcome: kind for kind, outcome in DECISION_DOCUMENTS.items()}
     for obj in (*session.new, *session.dirty):
         decided = isinstance(obj, Task) and obj.state == TaskState.COMPLETED and obj.outcome in by_outcome
         if decided and (obj in session.new or inspect(obj).attrs.state.history.has_changes()):
             wanted.append((obj.dossier_id, by_outcome[obj.outcome]))
+        approved = isinstance(obj, Task) and obj.state == TaskState.COMPLETED and obj.outcome == RESULT_OUTCOME
+        # The leader signed the result: the step that decides it was just completed with the decision "approve".
+        if approved and obj.bpmn_id == RESULT_STEP and inspect(obj).attrs.state.history.has_changes():
+            wanted.append((obj.dossier_id, DocumentKind.RESULT))
     if wanted:
         session.info.setdefault(PENDING, []).extend(wanted)
 

@@ -24,7 +24,7 @@ from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import DocumentKind, Dossier, IssuedDocument, User
 
-from . import pdf, services, signing
+from . import pdf, results, services, signing
 
 # No 0/O, 1/I/L: easy to read off paper and type; 31**10 ≈ 8·10**14 codes, guessed only through a rate limit.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -59,6 +59,16 @@ def basis_of(dossier: Dossier, kind: str) -> str:
         if task is None:
             raise ServiceError(_("This dossier has no such document yet."))
         return f"task:{task.id}"
+    if kind == DocumentKind.RESULT:
+        approval = results.result_task(dossier)
+        if approval is None:
+            raise ServiceError(_("This dossier has no such document yet."))
+        return f"task:{approval.id}"
+    if kind == DocumentKind.APOLOGY:
+        entry = services.apology_event(dossier)
+        if entry is None:
+            raise ServiceError(_("This dossier has no such document yet."))
+        return f"event:{entry.id}"
     return f"at:{utcnow().isoformat(timespec='seconds')}"
 
 
@@ -104,6 +114,10 @@ def issue_document(dossier: Dossier, kind: str, *, now: datetime | None = None) 
     )
     db.session.add(row)
     db.session.flush()
+    if kind == DocumentKind.RESULT:  # a result joins the applicant's document store, to be reused (legally kept)
+        from portal.docstore.services import store_issued
+
+        store_issued(row)
     return row
 
 

@@ -13,13 +13,15 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import literal, select, union
 from sqlalchemy.orm import joinedload
 
 from portal.core.presentation import status_label
 from portal.dossiers.named import is_named_task, named_officers, step_of, task_unit
 from portal.extensions import db
-from portal.models import Dossier, Task, TaskState, User
+from portal.models import Dossier, DossierEvent, ProcedureVersion, Task, TaskState, User
+
+from . import results
 
 APPLICANT_ROLE = "applicant"
 TITLES = {
@@ -27,8 +29,10 @@ TITLES = {
     "supplement_request": _l("Request to supplement the dossier"),
     "refusal": _l("Refusal slip"),
     "process_control": _l("Process-control slip"),
+    "result": _l("Result of the procedure"),
+    "apology": _l("Apology and new appointment slip"),
 }
-CITIZEN_DOCUMENTS = ("receipt", "supplement_request", "refusal")
+CITIZEN_DOCUMENTS = ("receipt", "supplement_request", "refusal", "result", "apology")
 
 
 def decision_task(dossier: Dossier, outcome: str) -> Task | None:
@@ -60,23 +64,45 @@ def is_available(dossier: Dossier, name: str) -> bool:
         return decision_task(dossier, "supplement") is not None
     if name == "refusal":
         return decision_task(dossier, "refuse") is not None
+    if name == "result":
+        return results.has_result(dossier)
+    if name == "apology":
+        return apology_event(dossier) is not None
     return name == "process_control"
+
+
+def apology_event(dossier: Dossier) -> DossierEvent | None:
+    """The dossier's last apology (an officer moved the appointment, with the reason)."""
+    return db.session.scalar(
+        select(DossierEvent)
+        .where(DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "apology")
+        .order_by(DossierEvent.id.desc())
+        .limit(1)
+    )
 
 
 def available_documents(dossier: Dossier, officer: bool) -> list[tuple[str, str]]:
     """(endpoint, title) of the documents this dossier has, for links on its pages: the same rules as
     `is_available`, with the decisions read in one query."""
-    decided = set(
-        db.session.scalars(
-            select(Task.outcome)
-            .where(
-                Task.dossier_id == dossier.id,
-                Task.state == TaskState.COMPLETED,
-                Task.outcome.in_(DECISION_DOCUMENTS.values()),
-            )
-            .distinct()
-        )
+    decisions = select(Task.outcome.label("name")).where(
+        Task.dossier_id == dossier.id,
+        Task.state == TaskState.COMPLETED,
+        Task.outcome.in_(DECISION_DOCUMENTS.values()),
     )
+    # The result: the deciding step approved it and the version has a result template (not loaded here).
+    result = select(literal(RESULT).label("name")).where(
+        Task.dossier_id == dossier.id,
+        Task.state == TaskState.COMPLETED,
+        Task.bpmn_id == results.RESULT_STEP,
+        Task.outcome == results.RESULT_OUTCOME,
+        select(ProcedureVersion.id)
+        .where(ProcedureVersion.id == dossier.procedure_version_id, ProcedureVersion.result_template.is_not(None))
+        .exists(),
+    )
+    apology = select(literal(APOLOGY).label("name")).where(
+        DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "apology"
+    )
+    decided: set[str | None] = set(db.session.scalars(union(decisions, result, apology)))
     names = TITLES if officer else CITIZEN_DOCUMENTS
     return [(f"documents.{name}", str(TITLES[name])) for name in names if _has(dossier, name, decided)]
 
@@ -84,9 +110,15 @@ def available_documents(dossier: Dossier, officer: bool) -> list[tuple[str, str]
 DECISION_DOCUMENTS = {"supplement_request": "supplement", "refusal": "refuse"}
 
 
+RESULT = "result"
+APOLOGY = "apology"
+
+
 def _has(dossier: Dossier, name: str, decided: set[str | None]) -> bool:
     if name in DECISION_DOCUMENTS:
         return DECISION_DOCUMENTS[name] in decided
+    if name in (RESULT, APOLOGY):
+        return name in decided
     return is_available(dossier, name)
 
 
@@ -108,6 +140,19 @@ def document_context(dossier: Dossier, name: str) -> dict[str, object]:
     if name == "receipt":
         context["reception"] = reception_task(dossier)
         context["attachments"] = sorted(dossier.attachments, key=lambda a: a.id)
+    elif name == "result":
+        context["body"] = results.render_body(dossier.version.result_template or "", results.dossier_context(dossier))
+        context["online"] = results.delivered_online(dossier)
+        context["approval"] = results.result_task(dossier)
+    elif name == "apology":
+        entry = apology_event(dossier)
+        if entry is None:
+            raise LookupError(f"dossier {dossier.id} has no apology")
+        data = entry.data or {}
+        context["entry"] = entry
+        context["old_appointment"] = _moment(data.get("old_appointment"))
+        context["new_appointment"] = _moment(data.get("new_appointment"))
+        context["items"] = reason_lines(entry.note)
     elif name in DECISION_DOCUMENTS:
         task = decision_task(dossier, DECISION_DOCUMENTS[name])
         if task is None:
@@ -117,6 +162,10 @@ def document_context(dossier: Dossier, name: str) -> dict[str, object]:
     else:
         context["rows"] = control_rows(dossier)
     return context
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def reason_lines(text: str | None) -> list[str]:

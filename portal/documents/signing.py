@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
@@ -67,10 +68,50 @@ def _load_signer(path: str, mtime_ns: int, passphrase: bytes):
     """The signer of one PKCS#12 file, once per process and file version (loading costs a key decryption)."""
     from pyhanko.sign import signers
 
-    signer = signers.SimpleSigner.load_pkcs12(path, passphrase=passphrase)
-    if signer is None:
+    loaded = signers.SimpleSigner.load_pkcs12(path, passphrase=passphrase)
+    if loaded is None:
         raise SigningUnavailable(f"cannot load the key in {path}")
-    return signer
+    return _kept_key_signer_class()(
+        signing_cert=loaded.signing_cert,
+        signing_key=loaded.signing_key,
+        cert_registry=loaded.cert_registry,
+        signature_mechanism=loaded.signature_mechanism,
+    )
+
+
+@lru_cache(maxsize=1)
+def _kept_key_signer_class() -> type:
+    """pyHanko's SimpleSigner, keeping its parsed private key (pyHanko parses the key again for every signature,
+    with OpenSSL's RSA checks: ~50 ms each, twice per document with the size estimate's dry run), and answering
+    that dry run with a blank RSA signature of the right length (only its length is used)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.util import get_pyca_cryptography_hash
+
+    class KeptKeySigner(signers.SimpleSigner):
+        _private_key: object = None
+
+        def _key(self) -> object:
+            if self._private_key is None:
+                self._private_key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+            return self._private_key
+
+        async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+            key = self._key()
+            if dry_run and isinstance(key, RSAPrivateKey):
+                return bytes(key.key_size // 8)
+            return self.sign_raw(data, digest_algorithm)
+
+        def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+            key = self._key()
+            mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+            if isinstance(key, RSAPrivateKey) and mechanism.signature_algo == "rsassa_pkcs1v15":
+                return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+            return super().sign_raw(data, digest_algorithm)  # other algorithms: pyHanko's own way
+
+    return KeptKeySigner
 
 
 def signer_for(agency_code: str):
@@ -107,8 +148,20 @@ def sign_pdf(data: bytes, agency_code: str, *, reason: str, location: str) -> by
         reason=reason,
         location=location,
     )
-    out = signers.PdfSigner(meta, signer=signer).sign_pdf(writer)
+    out = signers.PdfSigner(meta, signer=signer).sign_pdf(writer, bytes_reserved=_bytes_reserved(signer))
     return out.getvalue()
+
+
+def _bytes_reserved(signer: Any) -> int:
+    """Room for the CMS signature in the PDF (as hex), so that pyHanko skips its estimate, a dry-run signature
+    per document: the certificates it embeds, the signature value, and 2 KiB for the signed attributes and
+    the structure, doubled for hex (pyHanko's own estimate adds 50% to the exact size; this is more)."""
+    size = getattr(signer, "_bytes_reserved", None)
+    if size is None:
+        certs = [signer.signing_cert, *signer.cert_registry]
+        content = sum(len(cert.dump()) for cert in certs) + signer.signing_cert.public_key.bit_size // 8 + 2048
+        size = signer._bytes_reserved = 2 * content
+    return int(size)
 
 
 # -- checking ---------------------------------------------------------------------------------------------------

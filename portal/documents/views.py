@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 
 from portal.attachments.names import content_disposition
 from portal.core.storage import send_stored
+from portal.core.web import unit_of_work
 from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
-from portal.models import Attachment, Dossier, Status
+from portal.models import Attachment, DocumentKind, Dossier, Status
 
-from . import issuing, services
+from . import issuing, results, services
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -66,6 +67,21 @@ def process_control(dossier_id: int):
     return _page("process_control", _dossier_for(dossier_id, "process_control"))
 
 
+@bp.get("/dossiers/<int:dossier_id>/result")
+@login_required
+def result(dossier_id: int):
+    try:
+        return _page("result", _dossier_for(dossier_id, "result"))
+    except results.TemplateRefused as exc:  # a broken template: say so, never a 500
+        abort(409, description=str(exc))
+
+
+@bp.get("/dossiers/<int:dossier_id>/apology")
+@login_required
+def apology(dossier_id: int):
+    return _page("apology", _dossier_for(dossier_id, "apology"))
+
+
 @bp.get("/dossiers/<int:dossier_id>/signed/<code>.pdf")
 @login_required
 def signed_pdf(dossier_id: int, code: str):
@@ -77,6 +93,13 @@ def signed_pdf(dossier_id: int, code: str):
     response = send_stored(found.storage_key, "application/pdf")
     if response is None:
         abort(404, description=_("The file is missing from the store; please tell the administrator."))
+    if found.kind == DocumentKind.RESULT and dossier.applicant_id == current_user.id and not found.is_revoked:
+        try:
+            with unit_of_work():  # the applicant's first download returns an online result (status 10), once
+                results.record_download(dossier, current_user)
+        except BaseException:
+            response.close()
+            raise
     name = f"{found.kind.replace('_', '-')}-{dossier.code}-{found.code}.pdf"
     response.headers["Content-Disposition"] = content_disposition(name, inline=False)
     response.headers["Cache-Control"] = "private, no-store"

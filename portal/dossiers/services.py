@@ -25,7 +25,7 @@ from portal.dossiers.codes import new_tracking_secret, next_dossier_code
 from portal.dossiers.runtime import APPLICANT_ROLE, DossierRun
 from portal.extensions import db
 from portal.incidents.services import jsonable, step_failed
-from portal.models import Channel, Dossier, ProcedureVersion, Status, Task, TaskState, User
+from portal.models import Channel, Dossier, DossierEvent, ProcedureVersion, Status, Task, TaskState, User
 from portal.procedures.services import compiled
 from workflows.bpmn_model import StepSpec
 from workflows.engine import EngineError, Instance, ReadyStep, computes_fee
@@ -233,6 +233,9 @@ def _record_step(run: DossierRun, task: Task, clean: dict[str, Any], actor: User
     )
     if step.kind == "reception" and clean.get("decision", "accept") == "accept":
         run.receive()
+        from portal.docstore.services import keep_accepted  # the applicant's store: verified by this officer
+
+        keep_accepted(run.dossier, actor, run.now)
     elif step.kind == "apology":
         run.apologise(clean["new_appointment"], clean.get("reason"))
     _sync(run, operation)
@@ -359,3 +362,39 @@ def fire_timers(dossier_id: int, *, now: datetime | None = None) -> bool:
     _sync(run, "timer")
     db.session.flush()
     return True
+
+
+def deliver_result(dossier_id: int, actor: User, *, online: bool, now: datetime | None = None) -> Dossier:
+    """The applicant has received the result electronically (their first download of the signed result): a
+    timeline line; for an online delivery, the desk's waiting return step (the one asking for `delivery_method`)
+    completes as delivered online, so the dossier closes at status 10 (returned_at set once, by `close`).
+    A paper result is still handed over at the desk, which completes that step itself. Flushes."""
+    now = now or utcnow()
+    dossier = lock_dossier(dossier_id)
+    if actor.id != dossier.applicant_id:
+        raise NotAllowed(_("Only the applicant can receive the result."))
+    seen = select(DossierEvent.id).where(
+        DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "result_downloaded"
+    )
+    if db.session.scalar(seen.limit(1)) is not None:  # only the first download counts (checked under the lock)
+        return dossier
+    tasks = _waiting_tasks(dossier)
+    with db.session.no_autoflush:
+        run = DossierRun(dossier, compiled(dossier.version), now, actor, tasks)
+        run.event("result_downloaded", note=_("The applicant downloaded the electronic result."))
+        task = next(
+            (
+                t
+                for t in tasks
+                if t.state == TaskState.READY and any(f.id == "delivery_method" for f in run.step_spec(t.bpmn_id).form)
+            ),
+            None,
+        )
+        if online and task is not None:
+            step = run.step_spec(task.bpmn_id)
+            clean = _validated(step, {"delivery_method": "online", "receiver_name": actor.full_name})
+            run.load_instance()
+            _run_engine(lambda: run.instance.complete(task.spiff_task_id, clean), run, "deliver_result")
+            _record_step(run, task, clean, actor, "deliver_result")
+    db.session.flush()
+    return dossier

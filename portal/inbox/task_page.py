@@ -36,6 +36,7 @@ def _english() -> bool:
 
 def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict[str, Any]:
     from portal.citizen.timeline import field_labels
+    from portal.docstore.services import store_origin
     from portal.documents.services import available_documents
     from portal.external.jobs import jobs_of
     from portal.procedures.services import compiled
@@ -44,6 +45,8 @@ def _dossier_context(dossier: Dossier, comment_form: CommentForm | None) -> dict
         "dossier": dossier,
         "fields": pages.application_fields(dossier, _english()),
         "attachments": sorted(dossier.attachments, key=lambda a: a.id),
+        # attachments taken from the citizen's document store, and who verified them (no query when none is)
+        "from_store": store_origin(dossier.attachments),
         # which form field each file came with: the application, a supplement, the result
         "file_labels": field_labels(compiled(dossier.version).model, _english()),
         "events": pages.timeline(dossier),

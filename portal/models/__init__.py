@@ -3,6 +3,7 @@
 from .agency import Agency, CalendarException, Department, Group
 from .audit import AuditLog
 from .citizen import Draft, Rating
+from .docstore import StoredDocument, StoredDocumentUse, StoredSource
 from .document import DocumentKind, IssuedDocument
 from .dossier import (
     Attachment,
@@ -75,6 +76,9 @@ __all__ = [
     "SsoIdentity",
     "Status",
     "StepDaily",
+    "StoredDocument",
+    "StoredDocumentUse",
+    "StoredSource",
     "SyncState",
     "Task",
     "TaskState",

@@ -19,7 +19,9 @@ class DocumentKind:
     SUPPLEMENT_REQUEST = "supplement_request"
     REFUSAL = "refusal"
     PROCESS_CONTROL = "process_control"
-    ALL = (RECEIPT, SUPPLEMENT_REQUEST, REFUSAL, PROCESS_CONTROL)
+    RESULT = "result"  # the procedure's result (its version's template), issued when the result is approved
+    APOLOGY = "apology"  # apology and new appointment, issued when an officer moves the appointment
+    ALL = (RECEIPT, SUPPLEMENT_REQUEST, REFUSAL, PROCESS_CONTROL, RESULT, APOLOGY)
 
 
 class IssuedDocument(Model):

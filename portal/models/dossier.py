@@ -141,8 +141,11 @@ class Attachment(Model):
     storage_key: Mapped[str] = mapped_column(String(255), unique=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Taken from the citizen's document store (portal/docstore): the stored document it is a copy of.
+    stored_document_id: Mapped[int | None] = mapped_column(ForeignKey("stored_documents.id"))
 
     dossier: Mapped[Dossier | None] = relationship(back_populates="attachments")
+    stored_document = relationship("StoredDocument", foreign_keys=[stored_document_id])
 
 
 class DossierEvent(Model):

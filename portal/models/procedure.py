@@ -70,6 +70,8 @@ class ProcedureVersion(Model):
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     # What the portal reads of the BPMN (steps, roles, forms, statuses), stored so pages never re-parse XML.
     model: Mapped[dict] = mapped_column(JSONType, deferred=True)
+    # The result document's body (Jinja, rendered in a sandbox: portal/documents/results.py); None: no result PDF.
+    result_template: Mapped[str | None] = mapped_column(Text, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -251,11 +251,27 @@ def refused(dossier: Dossier, reason: str | None) -> Content:
 
 
 def result_ready(dossier: Dossier) -> Content:
+    from portal.documents.results import delivered_online
+
+    agency = dossier.agency
+    agency_name = agency.name_en if _is_english() and agency.name_en else agency.name
+    if delivered_online(dossier):
+        how = _("Your result is issued electronically: download the signed PDF from your dossier's page.")
+        sms_how = _("download it from your dossier's page")
+    else:
+        how = _(
+            "Collect the paper result at the one-stop-shop desk of %(agency)s from %(date)s, bringing your "
+            "identity card and the receipt.",
+            agency=agency_name,
+            date=day(dossier.appointment_at),
+        )
+        sms_how = _("collect it at the one-stop-shop desk of %(agency)s", agency=agency_name)
     return Content(
         subject=_("Dossier %(code)s: the result is ready", code=dossier.code),
-        paragraphs=[_("Processing of your dossier is finished and the result is ready to be returned to you.")],
+        paragraphs=[_("Processing of your dossier is finished and the result is ready to be returned to you."), how],
         facts=[*_dossier_facts(dossier), (_("Status"), status_label(dossier.status))],
-        sms=_("MotCua: the result of dossier %(code)s is ready.", code=dossier.code),
+        sms=_("MotCua: the result of dossier %(code)s is ready: %(how)s.", code=dossier.code, how=sms_how),
+        links=[_dossier_link(dossier)],
     )
 
 
@@ -283,6 +299,10 @@ def apology(dossier: Dossier, old: datetime | None, new: datetime | None, reason
             code=dossier.code,
             date=day(new),
         ),
+        links=[
+            (_("Apology and new appointment slip"), portal_link("documents.apology", dossier_id=dossier.id)),
+            _dossier_link(dossier),
+        ],
     )
 
 

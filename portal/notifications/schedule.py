@@ -22,6 +22,7 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "webhooks": every(config["BEAT_WEBHOOKS_SECONDS"], "webhooks.sweep"),
         "stats-rollup": every(config["BEAT_ROLLUP_SECONDS"], "stats.rollup"),
         "idempotency-cleanup": every(config["BEAT_IDEMPOTENCY_CLEANUP_SECONDS"], "api.idempotency_cleanup"),
+        "documents-sweep": every(config["BEAT_DOCUMENTS_SWEEP_SECONDS"], "documents.sweep"),
         "heartbeat": every(config["BEAT_HEARTBEAT_SECONDS"], "health.heartbeat"),
         **reports(config),
     }

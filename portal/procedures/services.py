@@ -146,6 +146,8 @@ def deploy(
         checksum=checksum,
         model=model.to_dict(),
         created_by_id=actor.id if actor else None,
+        # The result document's template: the last version's (it is the procedure's), else the bundled default.
+        result_template=(latest.result_template if latest else None) or default_result_template(model.process_id),
     )
     db.session.add(version)
     db.session.flush()
@@ -153,6 +155,12 @@ def deploy(
     if publish:
         publish_version(version, actor)
     return DeployResult(version=version)
+
+
+def default_result_template(process_id: str) -> str | None:
+    from portal.documents.results import default_template
+
+    return default_template(process_id)
 
 
 def _procedure_for(model: ProcedureModel, agency: Agency) -> Procedure:
