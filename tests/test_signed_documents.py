@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from portal.core.storage import storage
 from portal.documents.issuing import revoke_document
+from portal.documents.signing import outside_event_loop
 from portal.extensions import db
 from portal.models import DocumentKind, Dossier, IssuedDocument
 from tests.helpers import do, submit, user, vn
@@ -70,7 +71,8 @@ def pyhanko_status(data: bytes, keys_dir: Path):
     context = ValidationContext(trust_roots=[x509.Certificate.load(der)], allow_fetching=False)
     reader = PdfFileReader(BytesIO(data))
     assert len(reader.embedded_signatures) == 1
-    return validate_pdf_signature(reader.embedded_signatures[0], context)
+    # Off the event loop a browser test may leave running in this thread (see signing.outside_event_loop).
+    return outside_event_loop(lambda: validate_pdf_signature(reader.embedded_signatures[0], context))
 
 
 def pdf_text(data: bytes, tmp_path: Path) -> str:

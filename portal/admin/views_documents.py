@@ -22,6 +22,7 @@ from portal.documents import issuing, services
 from portal.extensions import db
 from portal.models import Dossier, IssuedDocument
 
+MAX_PAGE = 10_000  # a deeper page is better reached by a search; a huge number must not reach SQL
 PAGE_SIZE = 50
 
 
@@ -76,7 +77,7 @@ def documents():
     form = DocumentSearchForm(request.args)
     form.validate()
     text = (form.q.data or "") if form.field_ok("q") else ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     rows, total = _search(text, page)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render_template(

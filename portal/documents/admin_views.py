@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import TextAreaField
 
+from forms.base import PortalForm
 from portal.admin.access import admin_required
 from portal.attachments.names import content_disposition
 from portal.core.web import unit_of_work
@@ -20,7 +20,7 @@ from . import pdf, results
 bp = Blueprint("result_templates", __name__, url_prefix="/admin/procedures")
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(PortalForm):
     source = TextAreaField()
 
 

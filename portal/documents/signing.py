@@ -8,16 +8,20 @@ demo-ca` (portal/documents/cli.py) makes a demo CA and a key for each agency the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 FIELD_NAME = "Signature1"
@@ -148,8 +152,21 @@ def sign_pdf(data: bytes, agency_code: str, *, reason: str, location: str) -> by
         reason=reason,
         location=location,
     )
-    out = signers.PdfSigner(meta, signer=signer).sign_pdf(writer, bytes_reserved=_bytes_reserved(signer))
+    reserved = _bytes_reserved(signer)
+    out = outside_event_loop(lambda: signers.PdfSigner(meta, signer=signer).sign_pdf(writer, bytes_reserved=reserved))
     return out.getvalue()
+
+
+def outside_event_loop(call: Callable[[], T]) -> T:
+    """Run one of pyHanko's synchronous calls. They run `asyncio.run()`, which refuses to start in a thread that
+    already runs an event loop (an async server or worker pool, a test harness driving a browser): there the call
+    runs on a short-lived thread of its own, and its result or exception comes back here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyhanko") as pool:
+        return pool.submit(call).result()
 
 
 def _bytes_reserved(signer: Any) -> int:
@@ -216,7 +233,7 @@ def check_signature(data: bytes) -> SignatureCheck:
     context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False, revocation_mode="soft-fail")
     last = signatures[-1]  # the signature that should cover the whole file
     try:
-        status = validate_pdf_signature(last, context)
+        status = outside_event_loop(lambda: validate_pdf_signature(last, context))
     except Exception:  # a malformed signature dictionary or CMS structure
         log.info("uploaded PDF's signature could not be read", exc_info=True)
         return SignatureCheck(readable=True, signed=True)
