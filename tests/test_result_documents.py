@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -23,7 +22,7 @@ from tests.test_construction_permit import application as permit_application
 from tests.test_construction_permit import inspect as site_inspection
 from tests.test_household_business import application
 from tests.test_notifications_outbox import mail_to
-from tests.test_signed_documents import pdf_text, pyhanko_status
+from tests.test_signed_documents import keys_dir, pdf_text, pyhanko_status, signing_demo  # noqa: F401  (fixtures)
 from tests.web import login
 
 CITIZEN = "congdan@motcua.demo"
@@ -31,20 +30,6 @@ DESK = "tiepnhan@motcua.demo"
 SPECIALIST = "dkkd@motcua.demo"
 LEADER = "lanhdao@motcua.demo"
 ADMIN = "admin@motcua.demo"
-
-
-@pytest.fixture(scope="module")
-def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("result-keys")
-
-
-@pytest.fixture
-def signing_demo(demo: Flask, keys_dir: Path) -> Flask:
-    """The demo data with a demo CA and agency keys: documents are issued and signed."""
-    demo.config["DOCUMENT_KEYS_DIR"] = str(keys_dir)
-    result = demo.test_cli_runner().invoke(args=["documents", "demo-ca"])
-    assert result.exit_code == 0, result.output
-    return demo
 
 
 def approved(channel: int = Channel.ONLINE) -> Dossier:
@@ -79,7 +64,7 @@ def events(dossier: Dossier, kind: str) -> int:
     )
 
 
-def test_the_leaders_approval_issues_the_signed_certificate(signing_demo: Flask, tmp_path: Path) -> None:
+def test_the_leaders_approval_issues_the_signed_certificate(signing_demo: Flask, tmp_path: Path) -> None:  # noqa: F811
     dossier = approved()
     assert dossier.status == Status.FINISHED
     [document] = issued(dossier, DocumentKind.RESULT)
@@ -103,7 +88,9 @@ def test_the_leaders_approval_issues_the_signed_certificate(signing_demo: Flask,
 
 
 def test_the_applicant_downloads_the_result_once_and_it_is_returned(
-    signing_demo: Flask, client: FlaskClient, smtp
+    signing_demo: Flask,  # noqa: F811
+    client: FlaskClient,
+    smtp,
 ) -> None:
     dossier = approved()
     [document] = issued(dossier, DocumentKind.RESULT)
@@ -154,7 +141,7 @@ def test_the_applicant_downloads_the_result_once_and_it_is_returned(
     assert "Đã trả kết quả" in timeline
 
 
-def test_a_paper_result_says_where_and_when(signing_demo: Flask, smtp) -> None:
+def test_a_paper_result_says_where_and_when(signing_demo: Flask, smtp) -> None:  # noqa: F811
     dossier = approved(channel=Channel.IN_PERSON)
     client = signing_demo.test_client()
     login(client, CITIZEN)
@@ -178,7 +165,7 @@ def test_a_paper_result_says_where_and_when(signing_demo: Flask, smtp) -> None:
     assert dossier.status == Status.RETURNED
 
 
-def test_a_new_appointment_issues_the_apology_slip(signing_demo: Flask, tmp_path: Path, smtp) -> None:
+def test_a_new_appointment_issues_the_apology_slip(signing_demo: Flask, tmp_path: Path, smtp) -> None:  # noqa: F811
     dossier = submit("construction_permit", permit_application(), vn(2026, 1, 5, 8, 0))
     do(dossier, "reception_check", DESK, {"decision": "accept"}, vn(2026, 1, 5, 9, 0))
     site_inspection(dossier, vn(2026, 1, 6, 9, 0))
@@ -211,7 +198,7 @@ def _version_url(key: str = "household_business") -> str:
     return f"/admin/procedures/{version.procedure_id}/versions/{version.number}/result-template"
 
 
-def test_the_administrator_previews_and_a_sandbox_escape_is_refused(signing_demo: Flask) -> None:
+def test_the_administrator_previews_and_a_sandbox_escape_is_refused(signing_demo: Flask) -> None:  # noqa: F811
     from tests.web import csrf
 
     approved()
@@ -258,7 +245,7 @@ def test_the_administrator_previews_and_a_sandbox_escape_is_refused(signing_demo
     assert "templates may not use; only the dossier" in english.get_data(as_text=True)
 
 
-def test_a_published_version_keeps_its_template_and_a_new_draft_gets_the_edit(signing_demo: Flask) -> None:
+def test_a_published_version_keeps_its_template_and_a_new_draft_gets_the_edit(signing_demo: Flask) -> None:  # noqa: F811
     from portal.models import ProcedureVersion
     from tests.helpers import version_of
     from tests.web import csrf

@@ -267,12 +267,9 @@ def save_template(version: ProcedureVersion, source: str, actor: User) -> Proced
         version.result_template = source or None
         target = version
     else:
-        latest = db.session.scalar(
-            select(ProcedureVersion)
-            .where(ProcedureVersion.procedure_id == version.procedure_id)
-            .order_by(ProcedureVersion.number.desc())
-            .limit(1)
-        )
+        from portal.procedures.services import latest_version
+
+        latest = latest_version(version.procedure)
         target = ProcedureVersion(
             procedure_id=version.procedure_id,
             number=(latest.number if latest else version.number) + 1,

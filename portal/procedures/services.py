@@ -131,7 +131,7 @@ def deploy(
 
     procedure = _procedure_for(model, agency)
     checksum = checksum_of(bpmn_xml, dmn_files)
-    latest = _latest_version(procedure)
+    latest = latest_version(procedure)
     if latest is not None and latest.checksum == checksum:
         if publish and latest.status == "draft":
             publish_version(latest, actor)
@@ -188,7 +188,8 @@ def apply_catalogue_defaults(procedure: Procedure, model: ProcedureModel) -> Non
     procedure.search_text = search_text(procedure.name, procedure.name_en, procedure.code, procedure.field)
 
 
-def _latest_version(procedure: Procedure) -> ProcedureVersion | None:
+def latest_version(procedure: Procedure) -> ProcedureVersion | None:
+    """The procedure's highest-numbered version, whatever its status (None for a procedure not stored yet)."""
     if procedure.id is None:
         return None
     return db.session.scalar(
