@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from portal.extensions import Model, db
 from portal.models import Agency, Department, Group, Membership, User
+from portal.models.user import PASSWORD_METHOD
 from portal.procedures.services import deploy
 
 PROCEDURES_DIR = Path(__file__).resolve().parent.parent / "workflows" / "procedures"
@@ -57,10 +60,18 @@ def _get_or_create(model: type[M], defaults: dict[str, Any] | None = None, **key
     return obj, True
 
 
+@lru_cache(maxsize=4)
+def _demo_password_hash(password: str) -> str:
+    """One hash of the demo password for every demo account, once per process. The password is public (the
+    README prints it), so a salt shared between these accounts hides nothing, while each hash costs ~0.1 s of
+    scrypt: loading the demo again (every test that uses it) would otherwise spend most of its time here."""
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
 def _user(email: str, full_name: str, password: str, **fields: object) -> User:
     user, created = _get_or_create(User, {"full_name": full_name, **fields}, email=email)
     if created:
-        user.set_password(password)
+        user.password_hash = _demo_password_hash(password)
     return user
 
 

@@ -17,7 +17,7 @@ from portal.core.time import utcnow
 from portal.extensions import db
 from portal.models import IssuedDocument
 from tests.browser import assert_accessible, new_page, shot
-from tests.helpers import submit
+from tests.helpers import do, submit
 from tests.test_browser_journey import officer_step, sign_in
 from tests.test_household_business import application
 
@@ -80,4 +80,57 @@ def test_receipt_pdf_downloaded_and_verified(live_server, browser, demo: Flask, 
     expect(visitor.locator("#check-title")).to_contain_text("Hợp lệ")
     shot(visitor, "documents-4-verify-upload")
     assert_accessible(visitor)
+    visitor.context.close()
+
+
+def test_result_pdf_issued_by_the_leader_downloaded_and_verified(
+    live_server, browser, demo: Flask, tmp_path: Path
+) -> None:
+    base = live_server.url
+    demo.config.update(DOCUMENT_KEYS_DIR=str(tmp_path / "keys"), PORTAL_BASE_URL=base)
+    made = demo.test_cli_runner().invoke(args=["documents", "demo-ca"])
+    assert made.exit_code == 0, made.output
+    dossier = submit("household_business", application(), utcnow() - timedelta(hours=3))
+    do(dossier, "reception_check", "tiepnhan@motcua.demo", {"decision": "accept"}, utcnow() - timedelta(hours=2))
+    approve = {"decision": "approve", "registration_number": "HKD-0042"}
+    do(dossier, "specialist_review", "dkkd@motcua.demo", approve, utcnow() - timedelta(hours=1))
+
+    # The leader approves through the pages: that commit issues the signed certificate.
+    officer_step(browser, base, "lanhdao@motcua.demo", dossier.code, {"decision": "approve"}, "documents-5-leader")
+    db.session.expire_all()
+    [result] = db.session.scalars(
+        select(IssuedDocument).where(IssuedDocument.dossier_id == dossier.id, IssuedDocument.kind == "result")
+    ).all()
+
+    citizen = sign_in(browser, base, "congdan@motcua.demo", phone=True)
+    citizen.goto(f"{base}/my/dossiers/{dossier.id}")
+    citizen.get_by_role("link", name="Kết quả giải quyết thủ tục hành chính").click()
+    expect(citizen.locator("body")).to_contain_text("HKD-0042")
+    shot(citizen, "documents-6-result-page")
+    assert_accessible(citizen)
+    with citizen.expect_download() as download_info:
+        citizen.get_by_role("link", name="Tải bản PDF có chữ ký số").click()
+    pdf = tmp_path / "giay-chung-nhan.pdf"
+    download_info.value.save_as(pdf)
+    text = pdf_text(pdf)
+    assert "GIẤY CHỨNG NHẬN ĐĂNG KÝ HỘ KINH DOANH" in text
+    assert "HKD-0042" in text
+    assert dossier.code in text
+    printed = re.search(r"(http://127\.0\.0\.1:\d+/verify/[A-Z0-9]{10})", re.sub(r"\s+", "", text))
+    assert printed, text
+    assert printed.group(1) == f"{base}/verify/{result.code}"
+
+    # Downloading it online returned the result: the dossier page says so, and the store keeps the certificate.
+    citizen.goto(f"{base}/my/dossiers/{dossier.id}")
+    expect(citizen.locator("main")).to_contain_text("Đã trả kết quả")
+    citizen.goto(f"{base}/my/documents")
+    expect(citizen.locator("main")).to_contain_text("Kết quả thủ tục: Đăng ký hộ kinh doanh")
+    shot(citizen, "documents-7-store")
+    citizen.context.close()
+
+    visitor = new_page(browser)  # whoever the citizen shows the paper to scans its QR code
+    visitor.goto(printed.group(1))
+    expect(visitor.locator("[data-verdict]")).to_have_attribute("data-verdict", "valid")
+    expect(visitor.locator("body")).to_contain_text(dossier.code)
+    shot(visitor, "documents-8-verify-result")
     visitor.context.close()

@@ -252,3 +252,43 @@ def test_an_expired_document_is_not_offered_nor_accepted(demo: Flask) -> None:
     assert refused.status_code == 422
     assert "không còn dùng được" in page(refused)
     assert db.session.scalar(select(Dossier)) is None
+
+
+def test_a_request_for_documents_is_answered_from_the_store_and_logged_once(demo: Flask) -> None:
+    citizen = demo.test_client()
+    dossier = apply_online(citizen)
+    assert add_to_store(citizen, "Biên bản họp gia đình", data=PDF + b"%minutes").status_code == 302
+    [document] = stored_of(CITIZEN)
+    desk = signed_in(demo, DESK)
+    task = open_task(dossier, "reception_check")
+    url = f"/inbox/tasks/{task.id}"
+    asked = desk.post(url, data={"csrf_token": csrf(desk, url), "decision": "supplement", "reason": "Biên bản họp"})
+    assert asked.status_code == 302, page(asked)[:2000]
+
+    step = open_task(dossier, "reception_supplement")
+    answer = f"/my/dossiers/{dossier.id}/steps/{step.id}"
+    form = page(citizen.get(answer))
+    assert "Dùng giấy tờ trong kho của tôi" in form
+    assert f'<option value="{document.id}">' in form
+
+    someone_elses = other_citizen()
+    theirs = signed_in(demo, someone_elses)
+    assert add_to_store(theirs, "Giấy của người khác").status_code == 302
+    [foreign] = stored_of(someone_elses)
+    token = csrf(citizen, answer)
+    refused = citizen.post(answer, data={"csrf_token": token, "supplement_documents__store": str(foreign.id)})
+    assert refused.status_code == 422
+    assert "không có trong kho" in page(refused)
+
+    token = csrf(citizen, answer)
+    sent = citizen.post(answer, data={"csrf_token": token, "supplement_documents__store": str(document.id)})
+    assert sent.status_code == 302, page(sent)[:3000]
+    attached = db.session.scalars(
+        select(Attachment).where(Attachment.dossier_id == dossier.id, Attachment.stored_document_id == document.id)
+    ).all()
+    assert [a.field for a in attached] == ["supplement_documents"]
+    assert storage().get(attached[0].storage_key) == PDF + b"%minutes"
+    uses = db.session.scalars(select(StoredDocumentUse)).all()
+    assert [(u.stored_document_id, u.dossier_id) for u in uses] == [(document.id, dossier.id)]
+    assert dossier.code in page(citizen.get(STORE))  # the store says where it was used
+    assert "Từ kho dữ liệu của công dân" in page(desk.get(f"/inbox/dossiers/{dossier.id}"))

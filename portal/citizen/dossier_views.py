@@ -18,12 +18,14 @@ from sqlalchemy import func, select
 from portal.catalogue.services import model_of
 from portal.citizen import services, timeline
 from portal.citizen.blueprint import bp
+from portal.citizen.docstore_views import store_choices, store_offers
 from portal.citizen.forms import RatingForm, WithdrawForm, step_form_class
 from portal.citizen.pages import add_upload_errors, apply_errors, step_page
 from portal.citizen.uploads import take_posted_files
 from portal.core.errors import ServiceError
 from portal.core.forms import required_text
 from portal.core.web import unit_of_work
+from portal.docstore.services import record_uses, take_store_choices
 from portal.documents.services import available_documents, decision_task
 from portal.dossiers.access import get_dossier_or_404
 from portal.dossiers.appointment import appointment_text, expected_reception, reception_promise
@@ -136,22 +138,27 @@ def answer(dossier_id: int, task_id: int):
     form_class = step_form_class(step.form)
     context: dict[str, Any] = {"dossier": found, "task": task, "reason": timeline.request_reason(task)}
     if request.method == "GET":
-        return step_page("citizen/answer.html", step.form, form_class(formdata=None), **context)
+        store = store_offers(current_user, step.form)  # a requested document may already be in the store
+        return step_page("citizen/answer.html", step.form, form_class(formdata=None), store=store, **context)
     formdata = request.form.copy()
     with unit_of_work():  # files that were fine are kept, whatever happens to the rest of the form
         upload_errors = take_posted_files(current_user, step.form, formdata)
+        for name, messages in take_store_choices(current_user, store_choices(step.form), formdata).items():
+            upload_errors.setdefault(name, []).extend(messages)
     form = form_class(formdata=formdata)
     if form.validate() and not upload_errors:
         try:
             with unit_of_work():
                 services.answer(task, current_user, formdata, step)
+                record_uses(found, current_user)
         except ServiceError as error:
             apply_errors(form, error)
         else:
             flash(_("Your answer was sent to the agency."), "success")
             return redirect(url_for("citizen.dossier", dossier_id=found.id))
     add_upload_errors(form, upload_errors)
-    return step_page("citizen/answer.html", step.form, form, 422, **context)
+    store = store_offers(current_user, step.form)
+    return step_page("citizen/answer.html", step.form, form, 422, store=store, **context)
 
 
 @bp.route("/my/dossiers/<int:dossier_id>/withdraw", methods=["GET", "POST"])

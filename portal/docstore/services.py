@@ -90,11 +90,13 @@ def store_issued(document: IssuedDocument, *, title: str | None = None) -> Store
     if dossier is None:
         return None
     agency = document.agency
+    # Named after what it is, the procedure's result (the store's source column names the dossier).
+    procedure = dossier.version.procedure if dossier.version is not None else None
     stored = StoredDocument(
         owner_id=dossier.applicant_id,
-        title=title or _("Result of dossier %(code)s", code=dossier.code),
+        title=title or _result_title(procedure.name if procedure else None, dossier.code),
         kind=RESULT_KIND,
-        filename=f"{document.code}.pdf",
+        filename=f"ket-qua-{document.code}.pdf",
         content_type="application/pdf",
         size=document.size,
         sha256=document.sha256,
@@ -110,6 +112,12 @@ def store_issued(document: IssuedDocument, *, title: str | None = None) -> Store
     db.session.add(stored)
     db.session.flush()
     return stored
+
+
+def _result_title(procedure_name: str | None, code: str) -> str:
+    if procedure_name:
+        return _("Result of the procedure: %(procedure)s", procedure=procedure_name)
+    return _("Result of dossier %(code)s", code=code)
 
 
 def add_upload(owner: User, title: str, filename: str, data: bytes, valid_until: date | None) -> StoredDocument:
@@ -230,10 +238,12 @@ def attach_copy(owner: User, document: StoredDocument, field: str) -> Attachment
 
 
 def record_uses(dossier: Dossier, actor: User, now: datetime | None = None) -> list[StoredDocumentUse]:
-    """Log the stored documents a new dossier's attachments came from (one row per attachment). Flushes."""
+    """Log the stored documents the dossier's attachments came from (one row per attachment), those of its
+    application or of a later answer: an attachment whose use is logged already is not logged again. Flushes."""
     now = now or utcnow()
+    logged = select(StoredDocumentUse.id).where(StoredDocumentUse.attachment_id == Attachment.id).exists()
     taken = select(Attachment.id, Attachment.stored_document_id).where(
-        Attachment.dossier_id == dossier.id, Attachment.stored_document_id.is_not(None)
+        Attachment.dossier_id == dossier.id, Attachment.stored_document_id.is_not(None), ~logged
     )
     uses = []
     for attachment_id, stored_document_id in db.session.execute(taken):
