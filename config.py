@@ -203,6 +203,8 @@ class Config:
     DOCUMENT_KEYS_DIR = os.environ.get("DOCUMENT_KEYS_DIR") or str(INSTANCE_DIR / "document-keys")
     DOCUMENT_KEY_PASSPHRASE: str | None = os.environ.get("DOCUMENT_KEY_PASSPHRASE") or None
     DOCUMENT_TRUST_ROOTS = os.environ.get("DOCUMENT_TRUST_ROOTS") or None
+    # How long an administrator's result template may take to render (portal/documents/template_budget.py).
+    RESULT_TEMPLATE_SECONDS = float(os.environ.get("RESULT_TEMPLATE_SECONDS", "2"))
     DOCUMENTS_ISSUE_AUTOMATICALLY = _env_bool("DOCUMENTS_ISSUE_AUTOMATICALLY", True)
     # The sweep (portal/documents/sweep.py) issues, every BEAT_DOCUMENTS_SWEEP_SECONDS, the documents whose job was
     # lost: receptions and decisions older than DOCUMENTS_SWEEP_GRACE_SECONDS and younger than
@@ -273,6 +275,11 @@ class Config:
     CITIZEN_MAX_PENDING_UPLOADS = int(os.environ.get("CITIZEN_MAX_PENDING_UPLOADS", "100"))
     UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "60 per minute;600 per day")
     TRACKING_RATE_LIMIT = os.environ.get("TRACKING_RATE_LIMIT", "10 per minute;100 per day")
+    # Citizen field reports (portal/reports): sending a report (per address), how long after the answer its
+    # reporter may reopen it, and the most pixels a photo may have (a "pixel bomb" is refused before decoding).
+    REPORT_RATE_LIMIT = os.environ.get("REPORT_RATE_LIMIT", "10 per hour;30 per day")
+    REPORT_REOPEN_DAYS = float(os.environ.get("REPORT_REOPEN_DAYS", "7"))
+    REPORT_PHOTO_MAX_PIXELS = int(os.environ.get("REPORT_PHOTO_MAX_PIXELS", "50000000"))
     DRAFT_AUTOSAVE_SECONDS = 5  # how often the apply form saves a draft while the citizen types
 
     # Budgets of user code (BPMN scripts, gateway conditions, timer expressions, decision tables, dry runs):

@@ -136,6 +136,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.citizen import register_blueprints as register_citizen_pages  # catalogue, citizen, tracking
 
     register_citizen_pages(app)
+    from portal.reports import init_app as init_reports  # citizen field reports: /reports/new, /public/reports
+
+    init_reports(app)
     from portal.notifications import init_app as init_notifications  # /notifications, outbox, Celery jobs
 
     init_notifications(app)

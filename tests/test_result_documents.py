@@ -281,3 +281,30 @@ def test_a_published_version_keeps_its_template_and_a_new_draft_gets_the_edit(si
         db.session.scalar(select(func.count()).where(ProcedureVersion.procedure_id == draft.procedure_id))
         == draft.number
     )
+
+
+def test_a_template_that_runs_too_long_or_makes_too_much_is_refused_in_time(signing_demo: Flask) -> None:  # noqa: F811
+    import time
+
+    from tests.web import csrf
+
+    approved()
+    signing_demo.config["RESULT_TEMPLATE_SECONDS"] = 0.5
+    client = signing_demo.test_client()
+    login(client, ADMIN)
+    url = _version_url()
+    token = csrf(client, url)
+    slow = "{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}"
+    started = time.monotonic()
+    refused = client.post(url, data={"csrf_token": token, "source": slow, "action": "preview"})
+    assert time.monotonic() - started < 10  # stopped by the budget, not after 10**10 iterations
+    assert refused.status_code == 422
+    assert "quá 0.5 giây" in refused.get_data(as_text=True) or "0,5 giây" in refused.get_data(as_text=True)
+    for big in ("{{ 'x' * 1000000000 }}", "{{ [1, 2] * 10**8 }}", "{{ 10 ** 100000000 }}", "{{ 7 * 'abc' * 10**7 }}"):
+        refused = client.post(url, data={"csrf_token": token, "source": big, "action": "preview"})
+        assert refused.status_code == 422, big
+        assert "nhiều hơn mức một giấy tờ" in refused.get_data(as_text=True), big
+    fine = "{{ '-' * 40 }} {{ 2 ** 10 }} {{ decision.registration_number }}"
+    shown = client.post(url, data={"csrf_token": token, "source": fine, "action": "preview"})
+    assert shown.status_code == 200
+    assert "-" * 40 + " 1024 HKD-0042" in shown.get_data(as_text=True)

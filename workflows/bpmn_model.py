@@ -259,6 +259,9 @@ class StepSpec:
     # not among them: it makes the step the applicant's (role `applicant`).
     assignee: str | None = None
     candidate_users: list[str] = field(default_factory=list)
+    # The step's `issues_result` property: the decision value with which completing the step issues the
+    # procedure's result document (portal/documents/results.py); None: this step does not issue it.
+    issues_result: str | None = None
 
     @property
     def named(self) -> bool:
@@ -481,6 +484,7 @@ def read_step(task: etree._Element, lanes: dict[str, str], initiators: frozenset
         name_en=props.get("name_en") or None,
         assignee=assignee if assignee and not is_initiator(assignee, initiators) else None,
         candidate_users=[c for c in candidates if not is_initiator(c, initiators)],
+        issues_result=(props.get("issues_result") or "").strip() or None,
     )
 
 

@@ -43,7 +43,6 @@ def _remember_flushed(session: Session, _context: Any) -> None:
     """Note the documents a flush made available: a reception (its "received" event) and a completed decision."""
     from portal.models import DocumentKind, DossierEvent, Task, TaskState
 
-    from .results import RESULT_OUTCOME, RESULT_STEP
     from .services import DECISION_DOCUMENTS
 
     wanted: list[tuple[int, str]] = []
@@ -57,12 +56,25 @@ def _remember_flushed(session: Session, _context: Any) -> None:
         decided = isinstance(obj, Task) and obj.state == TaskState.COMPLETED and obj.outcome in by_outcome
         if decided and (obj in session.new or inspect(obj).attrs.state.history.has_changes()):
             wanted.append((obj.dossier_id, by_outcome[obj.outcome]))
-        approved = isinstance(obj, Task) and obj.state == TaskState.COMPLETED and obj.outcome == RESULT_OUTCOME
-        # The leader signed the result: the step that decides it was just completed with the decision "approve".
-        if approved and obj.bpmn_id == RESULT_STEP and inspect(obj).attrs.state.history.has_changes():
+        finished = isinstance(obj, Task) and obj.state == TaskState.COMPLETED and obj.outcome is not None
+        # The leader signed the result: a step the model says issues it was just completed with its decision.
+        if finished and inspect(obj).attrs.state.history.has_changes() and _issues_result(obj):
             wanted.append((obj.dossier_id, DocumentKind.RESULT))
     if wanted:
         session.info.setdefault(PENDING, []).extend(wanted)
+
+
+def _issues_result(task: Any) -> bool:
+    """Whether the completed task is one of its version's result steps with the decision that issues the result
+    (the version's declarations come from its parsed spec, cached per process: the step's own run parsed it)."""
+    from .results import issues_result, result_steps_of
+
+    try:
+        steps = result_steps_of(task.dossier.version)
+    except Exception:  # a spec that cannot be read must not undo the officer's step; the sweep tries again
+        log.exception("could not read the result steps of dossier %s", task.dossier_id)
+        return False
+    return issues_result(steps, task.bpmn_id, task.outcome)
 
 
 def _issue_after_commit(session: Session) -> None:

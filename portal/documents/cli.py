@@ -132,3 +132,35 @@ def demo_ca_command(force: bool) -> None:
         made += 1
     db.session.rollback()
     click.echo(f"demo CA: {folder / CA_CERT}; trust roots: {roots}; agency keys made: {made}, kept: {kept}")
+
+
+@documents_cli.command("import-key")
+@click.argument("agency_code")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--password",
+    prompt="Password of the key file",
+    hide_input=True,
+    default="",
+    show_default=False,
+    help="The PKCS#12 file's password (asked for when not given).",
+)
+def import_key_command(agency_code: str, file: Path, password: str) -> None:
+    """Install FILE (a PKCS#12, .p12 or .pfx) as the agency's signing key, as its admin page does: the file is
+    checked, stored in the database re-encrypted with DOCUMENT_KEY_PASSPHRASE, and the previous key kept as history."""
+    from portal.admin.services.signing_keys import MAX_BYTES, install_key
+    from portal.core.errors import ServiceError
+    from portal.core.web import unit_of_work
+
+    agency = db.session.scalar(select(Agency).where(Agency.code == agency_code))
+    if agency is None:
+        raise click.ClickException(f"there is no agency with the code {agency_code!r}")
+    with file.open("rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    try:
+        with unit_of_work():
+            key = install_key(agency, data, password, None)
+            summary = f"{key.subject}; SHA-256 {key.fingerprint}; valid until {key.not_after:%Y-%m-%d}"
+    except ServiceError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"signing key of {agency.code} installed: {summary}")

@@ -6,7 +6,10 @@ sees only plain values — the application form, the officers' decision values, 
 applicant's name, the agency's name — never a model object, so a template cannot reach Python internals or the
 database. A bundled procedure's versions get the template in portal/templates/documents/results/<process>.html.
 
-The result is issued when the step `RESULT_STEP` completes with the decision `RESULT_OUTCOME` (the leader signs).
+The result is issued when a step the model marks with the property `issues_result` (docs/BPMN.md) completes with
+the decision value it names (the leader signs): `result_steps` reads the declarations from the version's parsed
+model, cached per process, never from the XML on a request. A version none of whose steps declares it keeps the
+rule of the portal before the property existed: `leader_approval` completing with `approve`.
 An online dossier's result is returned when the applicant first downloads it: the desk's `return_result` step is
 then completed through the dossier service as delivered online, which closes the dossier at status 10 once.
 """
@@ -22,15 +25,20 @@ from flask_babel import gettext as _
 from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from portal.core.errors import ServiceError
 from portal.core.presentation import day, money, when
 from portal.extensions import db
 from portal.models import Channel, Dossier, DossierEvent, ProcedureVersion, Task, TaskState, User
+from workflows.bpmn_model import ProcedureModel
 
-RESULT_STEP = "leader_approval"
-RESULT_OUTCOME = "approve"
+from . import template_budget
+
+# Backward compatibility: before steps declared `issues_result`, the result was issued by the step
+# `leader_approval` completing with `approve`. Versions deployed before the property existed (none of their steps
+# declares it; dossiers in production still run on them) keep that rule, and so does any file that does not use it.
+LEGACY_RESULT_STEPS: dict[str, str] = {"leader_approval": "approve"}
 DELIVERY_FIELD = "delivery_method"
 ONLINE = "online"
 MAX_TEMPLATE = 50_000
@@ -53,15 +61,8 @@ def template_of(version: ProcedureVersion) -> str | None:
     return version.result_template or None
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox, refusing (not silently emptying) an attribute it considers unsafe, such as `__class__`."""
-
-    def unsafe_undefined(self, obj: Any, attribute: str) -> Any:
-        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
-
-
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = _Sandbox(autoescape=True)
+    env = template_budget.BoundedSandbox(autoescape=True)
     env.filters["day"] = day
     env.filters["when"] = when
     env.filters["money"] = money
@@ -95,15 +96,38 @@ def decision_values(dossier: Dossier) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+def result_steps(model: ProcedureModel) -> dict[str, str]:
+    """{step id: decision value} of the steps that issue the result when completed with that decision: those
+    declaring `issues_result`, or the legacy rule when none does."""
+    declared = {step.id: step.issues_result for step in model.steps.values() if step.issues_result}
+    return declared or dict(LEGACY_RESULT_STEPS)
+
+
+def result_steps_of(version: ProcedureVersion) -> dict[str, str]:
+    """The version's result steps, from its parsed spec (cached per process: no query, no XML, on a hit)."""
+    from portal.procedures.services import compiled
+
+    return result_steps(compiled(version).model)
+
+
+def issues_result(steps: dict[str, str], bpmn_id: str, outcome: str | None) -> bool:
+    """Does completing the step `bpmn_id` with this decision issue the result?"""
+    return outcome is not None and steps.get(bpmn_id) == outcome
+
+
+def decided_result(steps: dict[str, str], task: Any = Task) -> ColumnElement[bool]:
+    """SQL: the task (Task or an alias of it) is one of the result steps with its decision value."""
+    return or_(*(and_(task.bpmn_id == step, task.outcome == outcome) for step, outcome in steps.items()))
+
+
 def result_task(dossier: Dossier) -> Task | None:
     """The step that decided the result (the leader's approval), the last one."""
     return db.session.scalar(
         select(Task)
         .where(
             Task.dossier_id == dossier.id,
-            Task.bpmn_id == RESULT_STEP,
             Task.state == TaskState.COMPLETED,
-            Task.outcome == RESULT_OUTCOME,
+            decided_result(result_steps_of(dossier.version)),
         )
         .order_by(Task.completed_at.desc(), Task.id.desc())
         .limit(1)
@@ -160,8 +184,15 @@ def render_body(source: str, context: dict[str, Any]) -> Markup:
         raise TemplateRefused(_("The template is too long (at most %(n)s characters).", n=MAX_TEMPLATE))
     env = _environment()
     try:
-        # Autoescaped output of a sandboxed template: the dossier's values are escaped, the template's HTML kept.
-        return Markup(env.from_string(source).render(**context))  # noqa: S704
+        template = env.from_string(source)
+        seconds = float(current_app.config["RESULT_TEMPLATE_SECONDS"])
+        body = template_budget.within(seconds, lambda: template_budget.bounded_text(template.generate(**context)))
+    except template_budget.TooSlow:
+        raise TemplateRefused(
+            _("The template took longer than %(n)s seconds to render; simplify its loops.", n=seconds)
+        ) from None
+    except (template_budget.TooLarge, MemoryError):
+        raise TemplateRefused(_("The template makes far more text than a document can hold.")) from None
     except SecurityError:
         raise TemplateRefused(
             _("The template tries to reach something templates may not use; only the dossier's values are allowed.")
@@ -172,6 +203,8 @@ def render_body(source: str, context: dict[str, Any]) -> Markup:
         ) from None
     except (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise TemplateRefused(_("The template could not be rendered: %(error)s", error=str(exc)[:300])) from None
+    # Autoescaped output of a sandboxed template: the dossier's values are escaped, the template's HTML kept.
+    return Markup(body)  # noqa: S704
 
 
 def newest_dossier(version: ProcedureVersion) -> Dossier | None:

@@ -89,12 +89,12 @@ def available_documents(dossier: Dossier, officer: bool) -> list[tuple[str, str]
         Task.state == TaskState.COMPLETED,
         Task.outcome.in_(DECISION_DOCUMENTS.values()),
     )
-    # The result: the deciding step approved it and the version has a result template (not loaded here).
+    # The result: a step the model says issues it took its decision (the version's declarations come from its
+    # cached spec, no query) and the version has a result template (not loaded here).
     result = select(literal(RESULT).label("name")).where(
         Task.dossier_id == dossier.id,
         Task.state == TaskState.COMPLETED,
-        Task.bpmn_id == results.RESULT_STEP,
-        Task.outcome == results.RESULT_OUTCOME,
+        results.decided_result(results.result_steps_of(dossier.version)),
         select(ProcedureVersion.id)
         .where(ProcedureVersion.id == dossier.procedure_version_id, ProcedureVersion.result_template.is_not(None))
         .exists(),

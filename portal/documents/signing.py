@@ -1,15 +1,29 @@
 """PAdES signatures with pyHanko: signing an issued PDF with its agency's key, and checking an uploaded one.
 
-For this first slice each agency's key and certificate are a PKCS#12 file `<agency code>.p12` in
-DOCUMENT_KEYS_DIR (default instance/document-keys), protected by DOCUMENT_KEY_PASSPHRASE; the portal trusts the
-certificates in DOCUMENT_TRUST_ROOTS (default `<DOCUMENT_KEYS_DIR>/trust-roots.pem`). `flask --app wsgi documents
-demo-ca` (portal/documents/cli.py) makes a demo CA and a key for each agency there.
+Where an agency's key comes from, first match wins:
+1. the agency's active key in the database (`AgencySigningKey`, portal/models/signing_key.py), which an
+   administrator uploads as a PKCS#12 on the agency's admin page or an operator imports with `flask --app wsgi
+   documents import-key <agency code> <file.p12>` (both portal/admin/services/signing_keys.py). The file is stored
+   re-encrypted with DOCUMENT_KEY_PASSPHRASE (the administrator's own password is not kept), so every web host and
+   worker signs with it without a shared file system; changing DOCUMENT_KEY_PASSPHRASE makes those keys unusable
+   until they are uploaded again. Replacing a key keeps the old row, inactive, as history;
+2. otherwise a PKCS#12 file `<agency code>.p12` in DOCUMENT_KEYS_DIR (default instance/document-keys), protected by
+   DOCUMENT_KEY_PASSPHRASE: the demo keys `flask --app wsgi documents demo-ca` (portal/documents/cli.py) makes, and
+   deployments that installed files before keys lived in the database.
+
+A loaded signer is cached per process, keyed by the key row's id and certificate fingerprint (or the file's path and
+modification time): loading costs a key decryption. `any_keys()`, asked after every commit that could issue a
+document, looks at the folder and, for database keys, at one cached answer per process rechecked every
+KEYS_RECHECK_SECONDS (the process that installs a key forgets it at once; others may wait that long before they queue
+documents themselves, and the sweep issues what they skipped). The portal trusts the certificates in
+DOCUMENT_TRUST_ROOTS (default `<DOCUMENT_KEYS_DIR>/trust-roots.pem`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,11 +34,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import current_app
+from sqlalchemy import select
+
+from portal.core.cache import ProcessCache
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 FIELD_NAME = "Signature1"
+KEYS_RECHECK_SECONDS = 300.0  # how long a process trusts its answer to "is there any key in the database?"
+_APP_STATE = "motcua.document_keys"
+_database_signers: ProcessCache[Any] = ProcessCache(max_entries=256)
 
 
 class SigningUnavailable(Exception):
@@ -47,17 +67,63 @@ def trust_roots_path() -> Path:
     return Path(configured) if configured else keys_dir() / "trust-roots.pem"
 
 
-def has_key(agency_code: str) -> bool:
+def has_file_key(agency_code: str) -> bool:
     try:
         return key_path(agency_code).is_file()
     except SigningUnavailable:
         return False
 
 
+def has_key(agency_code: str) -> bool:
+    """Can the agency sign: a key file, or an active key in the database (one query when there is no file)."""
+    return has_file_key(agency_code) or _active_key(agency_code) is not None
+
+
+def agency_ids_with_database_keys() -> set[int]:
+    from portal.extensions import db
+    from portal.models import AgencySigningKey
+
+    return set(db.session.scalars(select(AgencySigningKey.agency_id).where(AgencySigningKey.active)))
+
+
 def any_keys() -> bool:
-    """Is there any agency key at all (a file system check, no database)?"""
+    """Is there any agency key at all? A look at the folder, then a per-process answer about the database, asked
+    again after KEYS_RECHECK_SECONDS (called after every commit that may issue a document: no query each time)."""
     folder = keys_dir()
-    return folder.is_dir() and any(folder.glob("*.p12"))
+    if folder.is_dir() and any(folder.glob("*.p12")):
+        return True
+    state = current_app.extensions.setdefault(_APP_STATE, {})
+    known = state.get("any")
+    now = time.monotonic()
+    if known is not None and now - known[1] < KEYS_RECHECK_SECONDS:
+        return bool(known[0])
+    from portal.extensions import db
+    from portal.models import AgencySigningKey
+
+    # A connection of its own: this runs in after-commit hooks, where the session may not send SQL.
+    with db.engine.connect() as connection:
+        row = connection.execute(select(AgencySigningKey.id).where(AgencySigningKey.active).limit(1)).first()
+    found = row is not None
+    state["any"] = (found, now)
+    return found
+
+
+def forget_cached_keys() -> None:
+    """After a key was installed in this process: the next `any_keys()` asks the database again."""
+    current_app.extensions.get(_APP_STATE, {}).pop("any", None)
+
+
+def _active_key(agency_code: str) -> tuple[int, str] | None:
+    """(id, fingerprint) of the agency's active database key."""
+    from portal.extensions import db
+    from portal.models import Agency, AgencySigningKey
+
+    row = db.session.execute(
+        select(AgencySigningKey.id, AgencySigningKey.fingerprint)
+        .join(Agency, Agency.id == AgencySigningKey.agency_id)
+        .where(Agency.code == agency_code, AgencySigningKey.active)
+    ).first()
+    return (row.id, row.fingerprint) if row is not None else None
 
 
 def _passphrase() -> bytes:
@@ -75,6 +141,17 @@ def _load_signer(path: str, mtime_ns: int, passphrase: bytes):
     loaded = signers.SimpleSigner.load_pkcs12(path, passphrase=passphrase)
     if loaded is None:
         raise SigningUnavailable(f"cannot load the key in {path}")
+    return _kept(loaded)
+
+
+def load_pkcs12_signer(data: bytes, passphrase: bytes | None):
+    """A signer of PKCS#12 bytes (raises ValueError when they cannot be opened with the passphrase)."""
+    from pyhanko.sign import signers
+
+    return _kept(signers.SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=passphrase))
+
+
+def _kept(loaded: Any) -> Any:
     return _kept_key_signer_class()(
         signing_cert=loaded.signing_cert,
         signing_key=loaded.signing_key,
@@ -119,11 +196,15 @@ def _kept_key_signer_class() -> type:
 
 
 def signer_for(agency_code: str):
+    """The agency's signer: its active database key, else its key file (see the module's docstring)."""
+    active = _active_key(agency_code)
+    if active is not None:
+        return _database_signer(agency_code, *active)
     path = key_path(agency_code)
     try:
         stat = path.stat()
     except FileNotFoundError as error:
-        raise SigningUnavailable(f"no key for agency {agency_code} in {path.parent}") from error
+        raise SigningUnavailable(f"no key for agency {agency_code} in the database or in {path.parent}") from error
     passphrase = _passphrase()
     try:
         return _load_signer(str(path), stat.st_mtime_ns, passphrase)
@@ -131,6 +212,29 @@ def signer_for(agency_code: str):
         raise
     except Exception as error:  # a wrong passphrase, a damaged file
         raise SigningUnavailable(f"cannot load the key of agency {agency_code}: {type(error).__name__}") from error
+
+
+def _database_signer(agency_code: str, key_id: int, fingerprint: str):
+    """The signer of a database key, once per process (the fingerprint in the cache key: ids repeat when a test
+    database is emptied, and a row's key never changes)."""
+    from portal.extensions import db
+    from portal.models import AgencySigningKey
+
+    passphrase = _passphrase()
+
+    def build() -> Any:
+        data = db.session.scalar(select(AgencySigningKey.pkcs12).where(AgencySigningKey.id == key_id))
+        if data is None:
+            raise SigningUnavailable(f"the key {key_id} of agency {agency_code} is gone")
+        try:
+            return load_pkcs12_signer(data, passphrase)
+        except Exception as error:  # DOCUMENT_KEY_PASSPHRASE changed since the key was stored, a damaged row
+            raise SigningUnavailable(
+                f"cannot open the key {key_id} of agency {agency_code} with DOCUMENT_KEY_PASSPHRASE: "
+                f"{type(error).__name__}"
+            ) from error
+
+    return _database_signers.get_or_build((key_id, fingerprint, passphrase), build)
 
 
 def signer_subject(agency_code: str) -> str:
@@ -213,12 +317,33 @@ def _trust_roots() -> list:
     return roots
 
 
+def chain_trusted(certificates: list) -> bool:
+    """Does the first certificate (asn1crypto) chain, through the others, to one of the portal's trust roots, now?
+    Offline, as `check_signature`."""
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+
+    roots = _trust_roots()
+    if not roots or not certificates:
+        return False
+    context = ValidationContext(
+        trust_roots=roots, other_certs=certificates[1:], allow_fetching=False, revocation_mode="soft-fail"
+    )
+    validator = CertificateValidator(certificates[0], validation_context=context)
+    try:
+        outside_event_loop(lambda: asyncio.run(validator.async_validate_path()))
+    except Exception:  # no path to a root, an expired or broken certificate in the chain
+        log.info("certificate does not chain to the trust roots", exc_info=True)
+        return False
+    return True
+
+
 def check_signature(data: bytes) -> SignatureCheck:
     """Validate the PDF's signatures against the portal's trust roots, offline (no fetching of CRLs or OCSP: the
     portal's own issuing certificates are checked by their trust root; revocation is the portal's own table).
     Never raises on a hostile file: anything pyHanko cannot parse is "not readable"."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -232,8 +357,11 @@ def check_signature(data: bytes) -> SignatureCheck:
         return SignatureCheck(readable=True)
     context = ValidationContext(trust_roots=_trust_roots(), allow_fetching=False, revocation_mode="soft-fail")
     last = signatures[-1]  # the signature that should cover the whole file
+    # A signing certificate's key usage (when it has the extension) must allow digital signatures or
+    # non-repudiation, as the upload of an agency's key checks (pyHanko alone asks for non-repudiation).
+    usage = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False)
     try:
-        status = outside_event_loop(lambda: validate_pdf_signature(last, context))
+        status = outside_event_loop(lambda: validate_pdf_signature(last, context, key_usage_settings=usage))
     except Exception:  # a malformed signature dictionary or CMS structure
         log.info("uploaded PDF's signature could not be read", exc_info=True)
         return SignatureCheck(readable=True, signed=True)

@@ -10,6 +10,7 @@ exist, and issues them, DOCUMENTS_SWEEP_BATCH a pass. Only agencies with a key a
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,12 +23,15 @@ from portal.extensions import db
 from portal.models import Agency, DocumentKind, Dossier, DossierEvent, IssuedDocument, ProcedureVersion, Task, TaskState
 
 from . import signing
-from .results import RESULT_OUTCOME, RESULT_STEP
+from .results import result_steps_of
 from .services import DECISION_DOCUMENTS
+
+log = logging.getLogger(__name__)
 
 
 def agencies_with_keys() -> list[int]:
-    return [agency.id for agency in db.session.scalars(select(Agency)) if signing.has_key(agency.code)]
+    in_database = signing.agency_ids_with_database_keys()
+    return [a.id for a in db.session.scalars(select(Agency)) if a.id in in_database or signing.has_file_key(a.code)]
 
 
 def missing(now: datetime | None = None, limit: int | None = None) -> list[tuple[int, str]]:
@@ -95,20 +99,42 @@ def missing(now: datetime | None = None, limit: int | None = None) -> list[tuple
 
 def _decisions() -> list[tuple[str, Any]]:
     """(kind, conditions on a task) of the documents a completed step issues: the slips of its decision, and the
-    result when the result step approved in a version that has a result template."""
+    result when one of its version's result steps took its decision in a version that has a result template."""
     kinds: list[tuple[str, Any]] = [
         (kind, lambda task, outcome=outcome: [task.outcome == outcome]) for kind, outcome in DECISION_DOCUMENTS.items()
     ]
-    templated = exists().where(
-        ProcedureVersion.id == Dossier.procedure_version_id, ProcedureVersion.result_template.is_not(None)
-    )
-    kinds.append(
-        (
-            DocumentKind.RESULT,
-            lambda task: [task.bpmn_id == RESULT_STEP, task.outcome == RESULT_OUTCOME, templated],
+    declared = _result_steps()
+    if declared:
+        kinds.append(
+            (
+                DocumentKind.RESULT,
+                lambda task: [
+                    or_(
+                        *(
+                            and_(task.bpmn_id == step, task.outcome == outcome, Dossier.procedure_version_id.in_(ids))
+                            for (step, outcome), ids in declared.items()
+                        )
+                    )
+                ],
+            )
         )
-    )
     return kinds
+
+
+def _result_steps() -> dict[tuple[str, str], list[int]]:
+    """{(step id, decision value): ids of the versions with a result template whose model says that step issues
+    the result with that decision}. The declarations come from each version's parsed spec (results.result_steps_of:
+    cached per process; the legacy `leader_approval` + `approve` for versions that declare none)."""
+    found: dict[tuple[str, str], list[int]] = {}
+    for version in db.session.scalars(select(ProcedureVersion).where(ProcedureVersion.result_template.is_not(None))):
+        try:
+            steps = result_steps_of(version)
+        except Exception:  # one version whose spec cannot be read does not stop the sweep of the others
+            log.exception("could not read the result steps of procedure version %s", version.id)
+            continue
+        for declaration in steps.items():
+            found.setdefault(declaration, []).append(version.id)
+    return found
 
 
 def _apologies(agencies: list[int], before: datetime, since: datetime, limit: int, issued: Any) -> list[Any]:

@@ -17,12 +17,14 @@ from .dossier import (
 )
 from .dry_run import DryRun
 from .external import ExternalJob, JobState
+from .field_report import MICRODEGREES, FieldReport, FieldReportPhoto, PhotoKind, ReportCategory, ReportStatus
 from .heartbeat import Heartbeat
 from .incident import Incident, IncidentState
 from .national_sync import NationalSync, SyncState
 from .notification import DeliveryStatus, Notification, NotificationChannel, Reminder, ReminderKind
 from .procedure import SERVICE_LEVELS, Procedure, ProcedureVersion
 from .service_account import IdempotencyKey, ServiceAccount
+from .signing_key import AgencySigningKey
 from .sso import RoleMapping, SamlAssertionSeen, SsoIdentity
 from .stats import DailyStats, DossierFacts, MonthlyBuilt, MonthlyStats
 from .step_stats import FlowDaily, StepDaily, WorkDaily
@@ -31,9 +33,11 @@ from .user import Membership, User
 from .webhook import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "MICRODEGREES",
     "SERVICE_LEVELS",
     "WEBHOOK_EVENTS",
     "Agency",
+    "AgencySigningKey",
     "Attachment",
     "AuditLog",
     "CalendarException",
@@ -50,6 +54,8 @@ __all__ = [
     "Draft",
     "DryRun",
     "ExternalJob",
+    "FieldReport",
+    "FieldReportPhoto",
     "FlowDaily",
     "Group",
     "Heartbeat",
@@ -65,11 +71,14 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "Origin",
+    "PhotoKind",
     "Procedure",
     "ProcedureVersion",
     "Rating",
     "Reminder",
     "ReminderKind",
+    "ReportCategory",
+    "ReportStatus",
     "RoleMapping",
     "SamlAssertionSeen",
     "ServiceAccount",

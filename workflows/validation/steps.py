@@ -33,6 +33,7 @@ WIDGETS = ("textarea", "file", "email", "phone", "citizen_id", "money")
 DECISIONS = ("accept", "supplement", "refuse", "approve", "reject", "forward")
 SERVICE_LEVELS = ("full_online", "partial_online", "public_service")
 APPLICANT = "applicant"
+ISSUES_RESULT = "issues_result"  # the step property naming the decision that issues the result document
 
 _ROLE = re.compile(r"[A-Za-z0-9_.-]+")
 _EXPRESSION = re.compile(r"[$#]\{")
@@ -74,9 +75,11 @@ def check_steps(ctx: Context) -> None:
     submits: list[etree._Element] = start_forms(ctx.root)  # Camunda's start form is the application form
     for event in submits:
         _check_step_properties(event, ctx.report, allowed=("status",))
+        _check_issues_result(event, ctx.report, user_task=False)
         _check_form(event, "submit", ctx.report)
     for task in bpmn_nodes(ctx.root, "userTask"):
         kind = _check_step_properties(task, ctx.report)
+        _check_issues_result(task, ctx.report)
         role = _check_role(task, lanes, initiators, ctx)
         if kind == "submit":
             submits.append(task)
@@ -103,6 +106,7 @@ def check_steps(ctx: Context) -> None:
         ctx.report.add(extra, reason)
     for end in bpmn_nodes(ctx.root, "endEvent"):
         _check_step_properties(end, ctx.report, allowed=("status",))
+        _check_issues_result(end, ctx.report, user_task=False)
 
 
 def _check_role(task: etree._Element, lanes: dict[str, str], initiators: frozenset[str], ctx: Context) -> str | None:
@@ -183,6 +187,44 @@ def _check_step_properties(
                     _("unknown kind %(value)r (expected one of %(kinds)s)", value=value, kinds=", ".join(STEP_KINDS)),
                 )
     return kind
+
+
+def _check_issues_result(node: etree._Element, report: Report, user_task: bool = True) -> None:
+    """`issues_result`: the decision value with which completing this user task issues the procedure's result
+    document. It must be one of the options of the step's `decision` field. Several steps may declare it (a
+    procedure signed by the chairman or, on another path, the vice-chairman): the dossier's result is then the
+    last of them completed with its value. One step declares it once: two values would make the result depend
+    on which line the reader keeps."""
+    declared = [p for p in property_nodes(node) if p.get("name") == ISSUES_RESULT]
+    if not declared:
+        return
+    for extra in declared[1:]:
+        report.add(extra, _("issues_result is declared more than once on this step; declare it once"))
+    prop = declared[0]
+    value = (prop.get("value") or "").strip()
+    if not user_task:
+        report.add(prop, _("issues_result belongs on a user task whose form has a decision field"))
+        return
+    decision = next((f for f in form_nodes(node) if f.get("id") == "decision"), None)
+    if decision is None:
+        report.add(
+            prop,
+            _(
+                "issues_result %(value)r needs a decision field on the step (an enum form field named decision)",
+                value=value,
+            ),
+        )
+        return
+    options = [v.get("id") or "" for v in decision.findall("camunda:value", NSMAP)]
+    if value not in options:
+        report.add(
+            prop,
+            _(
+                "issues_result %(value)r is not one of the options of the step's decision field (%(values)s)",
+                value=value,
+                values=", ".join(options) or "-",
+            ),
+        )
 
 
 # ---------------------------------------------------------------------------------------------- forms
