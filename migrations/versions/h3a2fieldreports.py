@@ -1,7 +1,7 @@
 """Field reports: citizens' reports of problems in town with photos and place (field_reports, field_report_photos)
 
 Revision ID: h3a2fieldreports
-Revises: h2a2docstore
+Revises: h3a1agencykeys
 """
 
 import sqlalchemy as sa
