@@ -51,16 +51,20 @@ def test_the_sweep_issues_lost_documents_once(signing_demo: Flask) -> None:  # n
     assert documents_of(lost) == documents_of(refused, "refusal") == 0
 
     signing_demo.config["DOCUMENTS_ISSUE_AUTOMATICALLY"] = True
-    assert sweep() == 3  # the lost receipt, the refused dossier's receipt and its refusal slip
+    # The lost receipt; the refused dossier's receipt, its refusal slip and, as it ended, its process-control slip.
+    assert sweep() == 4
     assert documents_of(lost) == 1
     assert documents_of(refused) == 1
     assert documents_of(refused, "refusal") == 1
+    assert documents_of(refused, "process_control") == 1
+    assert documents_of(lost, "process_control") == 0  # still being handled: no slip for the archive yet
     assert documents_of(fresh) == 0
     assert documents_of(ancient) == 0
 
     assert sweep() == 0  # idempotent: nothing is issued twice
     assert documents_of(lost) == 1
     assert documents_of(refused, "refusal") == 1
+    assert documents_of(refused, "process_control") == 1
 
 
 def test_the_sweep_also_issues_lost_results_and_apology_slips(signing_demo: Flask) -> None:  # noqa: F811

@@ -91,6 +91,7 @@ def test_the_applicant_downloads_the_result_once_and_it_is_returned(
     signing_demo: Flask,  # noqa: F811
     client: FlaskClient,
     smtp,
+    tmp_path: Path,
 ) -> None:
     dossier = approved()
     [document] = issued(dossier, DocumentKind.RESULT)
@@ -128,6 +129,16 @@ def test_the_applicant_downloads_the_result_once_and_it_is_returned(
     assert returned_at is not None
     assert events(dossier, "result_downloaded") == 1
     closed = events(dossier, "closed")
+    # The dossier ended: its process-control slip is issued for the archive, signed, with every handover.
+    [slip] = issued(dossier, DocumentKind.PROCESS_CONTROL)
+    closing = db.session.scalar(
+        select(DossierEvent.id).where(DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "closed")
+    )
+    assert slip.basis == f"event:{closing}"
+    assert pyhanko_status(storage().get(slip.storage_key), Path(signing_demo.config["DOCUMENT_KEYS_DIR"])).intact
+    slip_text = pdf_text(storage().get(slip.storage_key), tmp_path)
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in slip_text
+    assert dossier.code in slip_text
 
     second = owner.get(url)
     assert second.status_code == 200  # a second download changes nothing
@@ -137,6 +148,7 @@ def test_the_applicant_downloads_the_result_once_and_it_is_returned(
     assert dossier.returned_at == returned_at
     assert events(dossier, "result_downloaded") == 1
     assert events(dossier, "closed") == closed == 1
+    assert len(issued(dossier, DocumentKind.PROCESS_CONTROL)) == 1
     timeline = owner.get(f"/my/dossiers/{dossier.id}").get_data(as_text=True)
     assert "Đã trả kết quả" in timeline
 

@@ -51,6 +51,8 @@ def _remember_flushed(session: Session, _context: Any) -> None:
             wanted.append((obj.dossier_id, DocumentKind.RECEIPT))
         elif isinstance(obj, DossierEvent) and obj.kind == "apology":  # an officer moved the appointment
             wanted.append((obj.dossier_id, DocumentKind.APOLOGY))
+        elif isinstance(obj, DossierEvent) and obj.kind == "closed":  # the process-control slip, for the archive
+            wanted.append((obj.dossier_id, DocumentKind.PROCESS_CONTROL))
     by_outcome = {outcome: kind for kind, outcome in DECISION_DOCUMENTS.items()}
     for obj in (*session.new, *session.dirty):
         decided = isinstance(obj, Task) and obj.state == TaskState.COMPLETED and obj.outcome in by_outcome

@@ -50,8 +50,8 @@ def display_code(code: str) -> str:
 
 
 def basis_of(dossier: Dossier, kind: str) -> str:
-    """What the document is issued for: one receipt per reception, one slip per decision, a process-control slip
-    per moment it is asked for."""
+    """What the document is issued for: one receipt per reception, one slip per decision, the process-control slip
+    once per closing of the dossier (before it closes, per moment it is asked for)."""
     if kind == DocumentKind.RECEIPT:
         return "received"
     if kind in services.DECISION_DOCUMENTS:
@@ -69,6 +69,9 @@ def basis_of(dossier: Dossier, kind: str) -> str:
         if entry is None:
             raise ServiceError(_("This dossier has no such document yet."))
         return f"event:{entry.id}"
+    closed = services.last_event(dossier, "closed") if kind == DocumentKind.PROCESS_CONTROL else None
+    if closed is not None:  # the slip of the whole handling, for the archive, once the dossier has ended
+        return f"event:{closed.id}"
     return f"at:{utcnow().isoformat(timespec='seconds')}"
 
 

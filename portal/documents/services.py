@@ -73,9 +73,13 @@ def is_available(dossier: Dossier, name: str) -> bool:
 
 def apology_event(dossier: Dossier) -> DossierEvent | None:
     """The dossier's last apology (an officer moved the appointment, with the reason)."""
+    return last_event(dossier, "apology")
+
+
+def last_event(dossier: Dossier, kind: str) -> DossierEvent | None:
     return db.session.scalar(
         select(DossierEvent)
-        .where(DossierEvent.dossier_id == dossier.id, DossierEvent.kind == "apology")
+        .where(DossierEvent.dossier_id == dossier.id, DossierEvent.kind == kind)
         .order_by(DossierEvent.id.desc())
         .limit(1)
     )

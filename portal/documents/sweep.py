@@ -1,7 +1,7 @@
 """The sweep for documents that should have been issued but were not: the `documents.issue` job queued at the
 commit was lost (a broker restart, a worker killed mid-job, a queue flushed) or failed. Every
 BEAT_DOCUMENTS_SWEEP_SECONDS, the `documents.sweep` job looks for receptions, decisions (supplement requests,
-refusals, approved results) and apologies older than
+refusals, approved results), apologies and closings (the process-control slip) older than
 DOCUMENTS_SWEEP_GRACE_SECONDS (time for the job queued at the commit to run) and younger than
 DOCUMENTS_SWEEP_LOOKBACK_DAYS (keys installed today do not issue years of old receipts) whose document does not
 exist, and issues them, DOCUMENTS_SWEEP_BATCH a pass. Only agencies with a key are looked at; issuing is idempotent
@@ -92,7 +92,8 @@ def missing(now: datetime | None = None, limit: int | None = None) -> list[tuple
             .limit(limit)
         )
         found += [(at, dossier_id, kind) for at, dossier_id in decisions if at is not None]
-    found += _apologies(agencies, before, since, limit, issued)
+    found += _last_events("apology", DocumentKind.APOLOGY, agencies, before, since, limit, issued)
+    found += _last_events("closed", DocumentKind.PROCESS_CONTROL, agencies, before, since, limit, issued)
     found.sort()
     return [(dossier_id, kind) for _at, dossier_id, kind in found[:limit]]
 
@@ -137,24 +138,25 @@ def _result_steps() -> dict[tuple[str, str], list[int]]:
     return found
 
 
-def _apologies(agencies: list[int], before: datetime, since: datetime, limit: int, issued: Any) -> list[Any]:
-    """The dossiers' last apology (a moved appointment) without its slip."""
+def _last_events(
+    event: str, kind: str, agencies: list[int], before: datetime, since: datetime, limit: int, issued: Any
+) -> list[Any]:
+    """The dossiers' last event of a kind without its document: an apology (a moved appointment) without its slip,
+    a closing without its process-control slip."""
     later = aliased(DossierEvent)
-    newer = exists().where(
-        later.dossier_id == DossierEvent.dossier_id, later.kind == "apology", later.id > DossierEvent.id
-    )
+    newer = exists().where(later.dossier_id == DossierEvent.dossier_id, later.kind == event, later.id > DossierEvent.id)
     rows = db.session.execute(
         select(DossierEvent.at, DossierEvent.dossier_id)
         .join(Dossier, Dossier.id == DossierEvent.dossier_id)
         .where(
             Dossier.agency_id.in_(agencies),
-            DossierEvent.kind == "apology",
+            DossierEvent.kind == event,
             DossierEvent.at < before,
             DossierEvent.at >= since,
             ~newer,
-            ~issued(DocumentKind.APOLOGY, literal("event:") + cast(DossierEvent.id, String)),
+            ~issued(kind, literal("event:") + cast(DossierEvent.id, String)),
         )
         .order_by(DossierEvent.at)
         .limit(limit)
     )
-    return [(at, dossier_id, DocumentKind.APOLOGY) for at, dossier_id in rows if at is not None]
+    return [(at, dossier_id, kind) for at, dossier_id in rows if at is not None]
