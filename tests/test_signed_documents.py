@@ -291,3 +291,44 @@ def test_a_pdf_signed_by_a_key_the_portal_does_not_trust_is_not_valid(
     html = answer.get_data(as_text=True)
     assert verdict(html) == "not_valid"
     assert "It was not signed with a key the portal trusts." in html
+
+
+def test_a_page_whose_signed_pdf_is_on_its_way_says_so_and_is_told_when_ready(
+    signing_demo: Flask,  # noqa: F811
+    client: FlaskClient,
+) -> None:
+    from portal.documents.issuing import issue_document
+
+    signing_demo.config["DOCUMENTS_ISSUE_AUTOMATICALLY"] = False  # the job queued at the reception has not run yet
+    dossier = received()
+    signing_demo.config["DOCUMENTS_ISSUE_AUTOMATICALLY"] = True
+    login(client, "congdan@motcua.demo")
+    page = client.get(f"/documents/dossiers/{dossier.id}/receipt").get_data(as_text=True)
+    assert "Bản PDF có chữ ký số của giấy tờ này đang được chuẩn bị" in page
+    status_url = f"/documents/dossiers/{dossier.id}/receipt/signed-status"
+    assert f'data-status-url="{status_url}"' in page
+    assert client.get(status_url).get_json() == {"ready": False}
+
+    issue_document(dossier, DocumentKind.RECEIPT)  # the job runs
+    db.session.commit()
+    assert client.get(status_url).get_json() == {"ready": True}
+    page = client.get(f"/documents/dossiers/{dossier.id}/receipt").get_data(as_text=True)
+    assert "Tải bản PDF có chữ ký số" in page
+    assert "đang được chuẩn bị" not in page
+
+    # Someone else's dossier, a document it does not have, an unknown name: 404, as the pages.
+    assert client.get(f"/documents/dossiers/{dossier.id}/refusal/signed-status").status_code == 404
+    assert client.get(f"/documents/dossiers/{dossier.id}/nothing/signed-status").status_code == 404
+    other = signing_demo.test_client()
+    login(other, other_citizen())
+    assert other.get(status_url).status_code == 404
+
+
+def test_without_a_key_no_page_promises_a_signed_pdf(demo: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    demo.config["DOCUMENT_KEYS_DIR"] = str(tmp_path / "no-keys")
+    dossier = received()
+    login(client, "congdan@motcua.demo")
+    page = client.get(f"/documents/dossiers/{dossier.id}/receipt").get_data(as_text=True)
+    assert "Giấy tiếp nhận hồ sơ" in page
+    assert "đang được chuẩn bị" not in page
+    assert "Tải bản PDF có chữ ký số" not in page

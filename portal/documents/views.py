@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,7 +13,7 @@ from portal.dossiers.access import get_dossier_or_404
 from portal.extensions import db
 from portal.models import Attachment, DocumentKind, Dossier, Status
 
-from . import issuing, results, services
+from . import issuing, results, services, signing
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -37,7 +37,34 @@ def _page(name: str, dossier: Dossier, **extra: object) -> str:
     except LookupError:  # _dossier_for saw the decision; it can only vanish in between
         abort(404)
     issued = issuing.latest_issued(dossier, name)
-    return render_template(f"documents/{name}.html", issued=issued, **context, **extra)
+    pending = issued is None and _on_its_way(dossier, name)
+    return render_template(
+        f"documents/{name}.html", issued=issued, pending=pending, document_name=name, **context, **extra
+    )
+
+
+def _on_its_way(dossier: Dossier, name: str) -> bool:
+    """Will a signed PDF of this document appear by itself (its job queued at the commit, or the sweep)? The
+    process-control slip is issued only once the dossier has closed."""
+    if not current_app.config["DOCUMENTS_ISSUE_AUTOMATICALLY"]:
+        return False
+    if name == DocumentKind.PROCESS_CONTROL and dossier.closed_at is None:
+        return False
+    return signing.has_key(dossier.agency.code)
+
+
+@bp.get("/dossiers/<int:dossier_id>/<name>/signed-status")
+@login_required
+def signed_status(dossier_id: int, name: str):
+    """Is the signed PDF of this document ready? Asked by the document page while it says it is being prepared."""
+    kind = name.replace("-", "_")
+    if kind not in DocumentKind.ALL:
+        abort(404)
+    dossier = _dossier_for(dossier_id, kind)
+    issued = issuing.latest_issued(dossier, kind)
+    response = jsonify(ready=issued is not None)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/dossiers/<int:dossier_id>/receipt")
