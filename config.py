@@ -210,6 +210,10 @@ class Config:
     # lost: receptions and decisions older than DOCUMENTS_SWEEP_GRACE_SECONDS and younger than
     # DOCUMENTS_SWEEP_LOOKBACK_DAYS without their document, at most DOCUMENTS_SWEEP_BATCH a pass.
     BEAT_DOCUMENTS_SWEEP_SECONDS = float(os.environ.get("BEAT_DOCUMENTS_SWEEP_SECONDS", "300"))
+    # The citizen's own uploads whose validity ended more than STORE_EXPIRED_KEEP_DAYS ago are deleted by the daily
+    # `docstore.purge` job (portal/docstore/purge.py): no purpose is left to keep them.
+    STORE_EXPIRED_KEEP_DAYS = float(os.environ.get("STORE_EXPIRED_KEEP_DAYS", "90"))
+    BEAT_DOCSTORE_PURGE_SECONDS = float(os.environ.get("BEAT_DOCSTORE_PURGE_SECONDS", "86400"))
     DOCUMENTS_SWEEP_GRACE_SECONDS = float(os.environ.get("DOCUMENTS_SWEEP_GRACE_SECONDS", "300"))
     DOCUMENTS_SWEEP_LOOKBACK_DAYS = float(os.environ.get("DOCUMENTS_SWEEP_LOOKBACK_DAYS", "7"))
     DOCUMENTS_SWEEP_BATCH = int(os.environ.get("DOCUMENTS_SWEEP_BATCH", "100"))

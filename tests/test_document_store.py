@@ -292,3 +292,36 @@ def test_a_request_for_documents_is_answered_from_the_store_and_logged_once(demo
     assert [(u.stored_document_id, u.dossier_id) for u in uses] == [(document.id, dossier.id)]
     assert dossier.code in page(citizen.get(STORE))  # the store says where it was used
     assert "Từ kho dữ liệu của công dân" in page(desk.get(f"/inbox/dossiers/{dossier.id}"))
+
+
+def test_own_uploads_long_expired_are_purged_and_records_are_not(demo: Flask) -> None:
+    from portal.docstore.purge import purge_expired
+    from portal.notifications.schedule import beat_schedule
+
+    citizen = signed_in(demo, CITIZEN)
+    long_ago = (utcnow().date() - timedelta(days=91)).isoformat()
+    recently = (utcnow().date() - timedelta(days=89)).isoformat()
+    assert add_to_store(citizen, "Giấy phép hết hạn lâu", data=PDF + b"%old", valid_until=long_ago).status_code == 302
+    assert add_to_store(citizen, "Giấy phép mới hết hạn", data=PDF + b"%new", valid_until=recently).status_code == 302
+    assert add_to_store(citizen, "Giấy không thời hạn", data=PDF + b"%forever").status_code == 302
+    assert add_to_store(citizen, "Kết quả cũ", data=PDF + b"%record", valid_until=long_ago).status_code == 302
+    old, recent, forever, record = sorted(stored_of(CITIZEN), key=lambda d: d.id)
+    old_key = old.storage_key
+    # A result (or an accepted attachment) is a record kept by law: expired or not, the purge never touches it.
+    record.source, record.legally_kept = StoredSource.RESULT, True
+    db.session.commit()
+
+    assert purge_expired() == 1
+    db.session.expire_all()
+    assert old.deleted_at is not None
+    assert (recent.deleted_at, forever.deleted_at, record.deleted_at) == (None, None, None)
+    assert not storage().exists(old_key)
+    assert storage().get(recent.storage_key) == PDF + b"%new"
+    [entry] = db.session.scalars(select(AuditLog).where(AuditLog.action == "docstore.purge")).all()
+    assert entry.object_id == str(old.id)
+    assert "Giấy phép hết hạn lâu" not in page(citizen.get(STORE))
+    assert purge_expired() == 0  # nothing twice
+
+    job = beat_schedule(demo.config)["docstore-purge"]
+    assert job["task"] == "docstore.purge"
+    assert "docstore.purge" in demo.extensions["celery"].tasks

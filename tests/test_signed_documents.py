@@ -294,7 +294,7 @@ def test_a_pdf_signed_by_a_key_the_portal_does_not_trust_is_not_valid(
 
 
 def test_a_page_whose_signed_pdf_is_on_its_way_says_so_and_is_told_when_ready(
-    signing_demo: Flask,  # noqa: F811
+    signing_demo: Flask,
     client: FlaskClient,
 ) -> None:
     from portal.documents.issuing import issue_document

@@ -25,6 +25,8 @@ PENDING = "motcua_documents_to_issue"
 def init_app(app: Flask) -> None:
     """The template filter, the `flask documents` commands, the Celery job, and the public /verify pages (the
     settings are in config.py)."""
+    from portal.docstore import purge  # noqa: F401  (registers the store's purge job)
+
     from . import tasks  # noqa: F401  (registers the Celery job)
     from .admin_views import bp as result_templates_bp
     from .cli import documents_cli

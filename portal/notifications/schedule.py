@@ -23,6 +23,7 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "stats-rollup": every(config["BEAT_ROLLUP_SECONDS"], "stats.rollup"),
         "idempotency-cleanup": every(config["BEAT_IDEMPOTENCY_CLEANUP_SECONDS"], "api.idempotency_cleanup"),
         "documents-sweep": every(config["BEAT_DOCUMENTS_SWEEP_SECONDS"], "documents.sweep"),
+        "docstore-purge": every(config["BEAT_DOCSTORE_PURGE_SECONDS"], "docstore.purge"),
         "heartbeat": every(config["BEAT_HEARTBEAT_SECONDS"], "health.heartbeat"),
         **reports(config),
     }
