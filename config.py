@@ -7,6 +7,7 @@ secrets it needs; development and testing have safe local defaults so that the q
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -57,6 +58,36 @@ def _sso_idps() -> dict[str, dict[str, Any]]:
             }
         }
     return {}
+
+
+_TILE_PLACEHOLDERS = re.compile(r"\{[^}]*\}")
+_ORIGIN_HOST = re.compile(r"^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
+
+
+def tile_origin(template: str, allow_http: bool = True) -> str:
+    """The origin (a Content-Security-Policy source) a map tile URL template loads images from:
+    "https://tile.openstreetmap.org" for https://tile.openstreetmap.org/{z}/{x}/{y}.png, "https://*.tile.example.org"
+    for https://{s}.tile.example.org/... Raises ValueError for anything else: no credentials, no query tricks, no
+    character that could end the policy's directive."""
+    if any(c.isspace() or not c.isprintable() for c in template):
+        raise ValueError(f"REPORTS_MAP_TILES must not contain spaces or control characters: {template!r}")
+    parts = urlsplit(template)
+    if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_http):
+        raise ValueError(f"REPORTS_MAP_TILES must be an https URL template, not {template!r}")
+    netloc = parts.netloc
+    if "@" in netloc or not netloc:
+        raise ValueError(f"REPORTS_MAP_TILES must name a host without credentials, not {template!r}")
+    host, _, port = netloc.partition(":")
+    if host.startswith("{s}."):
+        host = "*." + host[len("{s}.") :]
+    if not _ORIGIN_HOST.match(host) or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ValueError(f"REPORTS_MAP_TILES has an invalid host: {template!r}")
+    rest = template[len(parts.scheme) + 3 + len(netloc) :]
+    if any(c in rest for c in " ;,'\"\\<>") or not all(f"{{{k}}}" in rest for k in "zxy"):
+        raise ValueError(f"REPORTS_MAP_TILES must be a URL template with {{z}}, {{x}} and {{y}}, not {template!r}")
+    if set(_TILE_PLACEHOLDERS.findall(rest)) - {"{z}", "{x}", "{y}", "{r}"}:
+        raise ValueError(f"REPORTS_MAP_TILES has an unknown placeholder: {template!r}")
+    return f"{parts.scheme}://{host.lower()}" + (f":{port}" if port else "")
 
 
 class Config:
@@ -284,6 +315,14 @@ class Config:
     REPORT_RATE_LIMIT = os.environ.get("REPORT_RATE_LIMIT", "10 per hour;30 per day")
     REPORT_REOPEN_DAYS = float(os.environ.get("REPORT_REOPEN_DAYS", "7"))
     REPORT_PHOTO_MAX_PIXELS = int(os.environ.get("REPORT_PHOTO_MAX_PIXELS", "50000000"))
+    # The public map of field reports (/public/reports): a tile server's URL template such as
+    # https://tile.openstreetmap.org/{z}/{x}/{y}.png ({s} may stand for a subdomain) and the attribution its terms
+    # ask for (plain text). Empty: no map, the list alone (tests, closed networks). The Content-Security-Policy
+    # lets images come from that one origin, no other (tile_origin below); production needs https.
+    REPORTS_MAP_TILES = os.environ.get("REPORTS_MAP_TILES", "").strip()
+    REPORTS_MAP_ATTRIBUTION = os.environ.get("REPORTS_MAP_ATTRIBUTION", "").strip()
+    # The most reports /public/reports/map.json returns for one box (the newest; the answer says it was cut).
+    REPORTS_MAP_LIMIT = int(os.environ.get("REPORTS_MAP_LIMIT", "500"))
     DRAFT_AUTOSAVE_SECONDS = 5  # how often the apply form saves a draft while the citizen types
 
     # Budgets of user code (BPMN scripts, gateway conditions, timer expressions, decision tables, dry runs):
@@ -381,6 +420,11 @@ class ProductionConfig(Config):
         cls._check_links_and_mail()
         if cls.STORAGE_BACKEND == "s3" and not cls.S3_BUCKET:
             raise RuntimeError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        if cls.REPORTS_MAP_TILES:
+            try:  # plain http tiles would let anyone on the way watch where people look and change the map
+                tile_origin(cls.REPORTS_MAP_TILES, allow_http=False)
+            except ValueError as exc:
+                raise RuntimeError(str(exc)) from None
 
     @classmethod
     def _check_links_and_mail(cls) -> None:

@@ -183,10 +183,28 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def content_security_policy(tiles: str, allow_http: bool = True) -> str:
+    """The portal's policy; with a map tile server configured (REPORTS_MAP_TILES), images may also come from its
+    origin, and only from it. An unusable template stops the start (config.tile_origin says why)."""
+    if not tiles:
+        return CONTENT_SECURITY_POLICY
+    from config import tile_origin
+
+    try:
+        origin = tile_origin(tiles, allow_http=allow_http)
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data: blob:;", f"img-src 'self' data: blob: {origin};", 1)
+
+
 def register_security_headers(app: Flask) -> None:
+    policy = content_security_policy(
+        app.config.get("REPORTS_MAP_TILES") or "", allow_http=app.config.get("ENV_NAME") != "production"
+    )
+
     @app.after_request
     def security_headers(response):  # noqa: ANN001
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

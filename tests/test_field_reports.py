@@ -321,3 +321,9 @@ def test_hidden_photos_and_hidden_reports_are_missing_publicly_but_not_for_the_r
 @pytest.mark.parametrize("code", ["PA-0000-XXXXXX", "x" * 300])
 def test_unknown_codes_are_404(demo: Flask, code: str) -> None:
     assert demo.test_client().get(f"/public/reports/{code}").status_code == 404
+
+
+def test_the_area_to_choose_is_a_ward_or_commune_never_the_province(demo: Flask) -> None:
+    form = page(signed_in(demo).get("/reports/new"))
+    assert "UBND phường Trung Tâm" in form
+    assert "UBND tỉnh Demo" not in form

@@ -45,14 +45,21 @@ class PhotoKind:
 
 
 # Positions are also kept in whole micro-degrees (1e-6°, about 11 cm), indexed together, so that a map can ask
-# for a bounding box with plain integer comparisons on any database.
+# for a bounding box with plain integer comparisons on any database. ix_field_reports_map carries what the map's
+# box query filters and orders by (status, created_at, id), so finding a box's newest reports reads the index
+# only. The feed: newest first overall (ix_field_reports_created) and by area; by category and status its capped
+# count reads ix_field_reports_category_status alone (bench/reports.py, docs/BENCHMARKS.md "Field reports: public
+# feed and map").
 MICRODEGREES = 1_000_000
 
 
 class FieldReport(Model):
     __tablename__ = "field_reports"
     __table_args__ = (
-        Index("ix_field_reports_position", "lat_micro", "lon_micro"),
+        Index("ix_field_reports_map", "lat_micro", "lon_micro", "status", "created_at", "id"),
+        Index("ix_field_reports_created", "created_at", "id"),
+        Index("ix_field_reports_category_status", "category", "status", "created_at", "id"),
+        Index("ix_field_reports_area_created", "area_agency_id", "created_at", "id"),
         Index("ix_field_reports_status_created", "status", "created_at"),
         Index("ix_field_reports_reporter_created", "reporter_id", "created_at"),
     )
@@ -60,7 +67,7 @@ class FieldReport(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    category: Mapped[str] = mapped_column(String(30), index=True)
+    category: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(Text)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
@@ -68,7 +75,7 @@ class FieldReport(Model):
     lon_micro: Mapped[int | None] = mapped_column(Integer)
     position_source: Mapped[str | None] = mapped_column(String(10))  # "device" (the form) or "photo" (EXIF GPS)
     address: Mapped[str | None] = mapped_column(String(500))
-    area_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)  # the ward/commune
+    area_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))  # the ward/commune
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default=ReportStatus.RECEIVED)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,9 @@ from portal.extensions import db
 from portal.models import Agency, FieldReport, FieldReportPhoto, ReportStatus, User
 
 PER_PAGE = 20
+# Counting stops here: "more than 10,000 reports" and 500 pages, so a feed of a million reports costs what one of
+# ten thousand does (an exact count(*) reads every matching index entry on each page view).
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Page:
     page: int
     pages: int
     total: int
+    more: bool = False  # there are more than `total` (COUNT_CAP) matches
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,10 @@ def _public() -> Select:
 
 
 def _paged(stmt: Select, asked: int) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    capped = stmt.order_by(None).with_only_columns(FieldReport.id).limit(COUNT_CAP + 1)
+    total = db.session.scalar(select(func.count()).select_from(capped.subquery())) or 0
+    more = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(asked, 1), pages)
     ordered = stmt.order_by(FieldReport.created_at.desc(), FieldReport.id.desc())
@@ -45,7 +52,7 @@ def _paged(stmt: Select, asked: int) -> Page:
         .limit(PER_PAGE)
         .offset((page - 1) * PER_PAGE)
     )
-    return Page(list(rows), page, pages, total)
+    return Page(list(rows), page, pages, total, more)
 
 
 def public_feed(wanted: FeedFilter, page: int) -> Page:
@@ -94,7 +101,8 @@ def own_photo(user: User, code: str, photo_id: int) -> FieldReportPhoto | None:
 
 def areas() -> list[Agency]:
     """The wards and communes (the portal's agencies) a report can name as its area."""
-    return list(db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)))
+    local = select(Agency).where(Agency.active.is_(True), Agency.level != "province")  # a province is no place
+    return list(db.session.scalars(local.order_by(Agency.name)))
 
 
 def public_name(report: FieldReport) -> str | None:
