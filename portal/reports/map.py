@@ -16,6 +16,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.core.errors import InvalidInput
 from portal.extensions import db
 from portal.models import FieldReport, ReportCategory, ReportStatus
 from portal.models.field_report import MICRODEGREES
@@ -27,12 +28,8 @@ _NUMBER = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,20})?")
 MAX_BBOX_CHARS = 120
 
 
-class BadMapQuery(ValueError):
+class BadMapQuery(InvalidInput):
     """The box or a filter of a map query cannot be used; `message` says why, in the page's language."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Any
 from flask_babel import gettext as _
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from portal.core.errors import InvalidInput
+
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 50_000_000  # a 48-megapixel phone photo passes; a "pixel bomb" does not
 LONG_SIDE = 1600
@@ -21,12 +23,8 @@ JPEG_QUALITY = 85
 ACCEPTED = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 
 
-class PhotoRefused(Exception):
+class PhotoRefused(InvalidInput):
     """The file is not a photo the portal takes; `message` says why, in the person's language."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
